@@ -1,0 +1,91 @@
+// Package config registers service settings as flags that can also be set
+// from the environment, one documented name each: flag --consul-addr is
+// GDNG_CONSUL_ADDR.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EnvName returns the environment variable for a flag name.
+func EnvName(flagName string) string {
+	return "GDNG_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(EnvName(name)); ok {
+		return v
+	}
+	return def
+}
+
+func usage(name, u string) string { return fmt.Sprintf("%s (env %s)", u, EnvName(name)) }
+
+// String registers a string setting.
+func String(fs *flag.FlagSet, p *string, name, def, u string) {
+	fs.StringVar(p, name, envOr(name, def), usage(name, u))
+}
+
+// Bool registers a boolean setting.
+func Bool(fs *flag.FlagSet, p *bool, name string, def bool, u string) {
+	v := def
+	if s, ok := os.LookupEnv(EnvName(name)); ok {
+		if b, err := strconv.ParseBool(s); err == nil {
+			v = b
+		}
+	}
+	fs.BoolVar(p, name, v, usage(name, u))
+}
+
+// Duration registers a duration setting.
+func Duration(fs *flag.FlagSet, p *time.Duration, name string, def time.Duration, u string) {
+	v := def
+	if s, ok := os.LookupEnv(EnvName(name)); ok {
+		if d, err := time.ParseDuration(s); err == nil {
+			v = d
+		}
+	}
+	fs.DurationVar(p, name, v, usage(name, u))
+}
+
+// Common is the settings every service shares.
+type Common struct {
+	// ConsulAddr is Consul's HTTP API address.
+	ConsulAddr string
+	// ConsulToken is the Consul ACL token; never logged.
+	ConsulToken string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// LogFormat is json or console.
+	LogFormat string
+	// Register makes the service register itself in Consul's catalog.
+	Register bool
+	// CheckInterval is how often Consul checks the service's gRPC health.
+	CheckInterval time.Duration
+}
+
+// RegisterCommon registers the shared settings on fs.
+func (c *Common) RegisterCommon(fs *flag.FlagSet) {
+	String(fs, &c.ConsulAddr, "consul-addr", "127.0.0.1:8500", "Consul HTTP API address")
+	String(fs, &c.ConsulToken, "consul-token", "", "Consul ACL token")
+	String(fs, &c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	String(fs, &c.LogFormat, "log-format", "json", "log format: json or console")
+	Bool(fs, &c.Register, "register", true, "register the service in Consul's catalog")
+	Duration(fs, &c.CheckInterval, "check-interval", 5*time.Second, "interval of Consul's gRPC health check")
+}
+
+// Validate checks the shared settings.
+func (c *Common) Validate() error {
+	if c.ConsulAddr == "" {
+		return fmt.Errorf("consul-addr must be set")
+	}
+	if c.CheckInterval < 100*time.Millisecond {
+		return fmt.Errorf("check-interval %s is too short", c.CheckInterval)
+	}
+	return nil
+}

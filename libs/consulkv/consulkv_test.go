@@ -1,0 +1,120 @@
+package consulkv
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+	"github.com/glusterd-ng/glusterd-ng/libs/testutil"
+)
+
+var shared *testutil.Consul
+
+func TestMain(m *testing.M) { os.Exit(testutil.MainWithConsul(m, &shared)) }
+
+func newClient(t *testing.T, addr string) *Client {
+	t.Helper()
+	c, err := New(Config{Address: addr, Timeout: 2 * time.Second, WaitTime: 2 * time.Second})
+	require.NoError(t, err)
+	return c
+}
+
+func TestCASAndTxn(t *testing.T) {
+	ctx := t.Context()
+	c := newClient(t, shared.HTTPAddr)
+	p := t.Name() + "/"
+	require.NoError(t, c.CAS(ctx, p+"a", []byte("1"), 0))
+	err := c.CAS(ctx, p+"a", []byte("2"), 0)
+	require.True(t, errs.Is(err, errs.Conflict), "%v", err)
+	e, _, err := c.Get(ctx, p+"a")
+	require.NoError(t, err)
+	require.Equal(t, "1", string(e.Value))
+
+	res, idx, err := c.Txn(ctx, []Op{SetCAS(p+"a", []byte("3"), e.ModifyIndex), Set(p+"b", []byte("x"))})
+	require.NoError(t, err)
+	require.Len(t, res, 2)
+	require.Equal(t, idx, res[1].ModifyIndex)
+
+	_, _, err = c.Txn(ctx, []Op{Set(p+"c", []byte("y")), CheckIndex(p+"a", e.ModifyIndex)})
+	require.True(t, errs.Is(err, errs.Conflict))
+	var te *TxnError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, 1, te.OpIndex)
+	missing, _, err := c.Get(ctx, p+"c")
+	require.NoError(t, err)
+	require.Nil(t, missing, "a refused transaction must write nothing")
+
+	ops := make([]Op, MaxTxnOps+1)
+	for i := range ops {
+		ops[i] = Set(p+"many", nil)
+	}
+	_, _, err = c.Txn(ctx, ops)
+	require.True(t, errs.Is(err, errs.TooLarge))
+}
+
+func TestValueTooLarge(t *testing.T) {
+	c := newClient(t, shared.HTTPAddr)
+	err := c.CAS(t.Context(), t.Name(), make([]byte, DefaultMaxValueSize+1), 0)
+	require.True(t, errs.Is(err, errs.TooLarge), "%v", err)
+}
+
+func TestSessionReleaseBumpsIndex(t *testing.T) {
+	ctx := t.Context()
+	c := newClient(t, shared.HTTPAddr)
+	id, err := c.CreateSession(ctx, SessionConfig{Name: "t", TTL: 10 * time.Second})
+	require.NoError(t, err)
+	res, _, err := c.Txn(ctx, []Op{Lock(t.Name(), []byte("v"), id)})
+	require.NoError(t, err)
+	require.Equal(t, id, res[0].Session)
+	require.NoError(t, c.DestroySession(ctx, id))
+	e, _, err := c.Get(ctx, t.Name())
+	require.NoError(t, err)
+	require.Empty(t, e.Session)
+	require.Greater(t, e.ModifyIndex, res[0].ModifyIndex, "release must show as a change")
+	alive, err := c.SessionAlive(ctx, id)
+	require.NoError(t, err)
+	require.False(t, alive)
+	_, err = c.CreateSession(ctx, SessionConfig{TTL: time.Second})
+	require.True(t, errs.Is(err, errs.Invalid))
+}
+
+func TestUnavailableFailsFastAndWatchResumes(t *testing.T) {
+	own := testutil.NewConsul(t)
+	c := newClient(t, own.HTTPAddr)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+
+	var mu sync.Mutex
+	seen := map[string]uint64{}
+	var last uint64
+	go c.WatchPrefix(ctx, "w/", func(entries []Entry, index uint64, reset bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		require.False(t, reset)
+		require.GreaterOrEqual(t, index, last)
+		last = index
+		for _, e := range entries {
+			seen[e.Key] = e.ModifyIndex
+		}
+	}, nil)
+	require.NoError(t, c.CAS(ctx, "w/1", []byte("1"), 0))
+	has := func(k string) func() bool {
+		return func() bool { mu.Lock(); defer mu.Unlock(); _, ok := seen[k]; return ok }
+	}
+	testutil.Await(t, 5*time.Second, has("w/1"), "watch saw w/1")
+
+	own.Kill()
+	_, _, err := c.Get(ctx, "w/1")
+	require.True(t, errs.Is(err, errs.Unavailable), "%v", err)
+	_, err = c.Leader(ctx)
+	require.True(t, errs.Is(err, errs.Unavailable), "%v", err)
+
+	require.NoError(t, own.Start())
+	require.NoError(t, c.CAS(ctx, "w/2", []byte("2"), 0))
+	testutil.Await(t, 10*time.Second, has("w/2"), "watch resumed after restart")
+}

@@ -1,0 +1,61 @@
+package consulkv
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+)
+
+// WatchFunc receives the full contents of a watched prefix each time its
+// index moves. reset is true when Consul's index went backwards (a restored
+// or rebuilt cluster), so earlier indexes no longer compare with new ones.
+type WatchFunc func(entries []Entry, index uint64, reset bool)
+
+// ErrorFunc receives each failed blocking query (the watch keeps retrying).
+type ErrorFunc func(err error, attempt int)
+
+// WatchPrefix follows prefix with blocking queries until ctx ends, calling fn
+// on every change. It handles index resets as Consul documents (an index that
+// goes backwards restarts from 0; an index of 0 is treated as 1) and retries
+// failed queries with capped exponential backoff, so it survives Consul
+// restarts and leader changes.
+func (c *Client) WatchPrefix(ctx context.Context, prefix string, fn WatchFunc, onErr ErrorFunc) {
+	var index uint64
+	backoff := 50 * time.Millisecond
+	const maxBackoff = 2 * time.Second
+	attempt := 0
+	for ctx.Err() == nil {
+		entries, newIndex, err := c.list(ctx, prefix, &api.QueryOptions{WaitIndex: index, WaitTime: c.waitTime})
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			attempt++
+			if onErr != nil {
+				onErr(err, attempt)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, maxBackoff)
+			continue
+		}
+		attempt = 0
+		backoff = 50 * time.Millisecond
+		if newIndex == 0 {
+			newIndex = 1
+		}
+		switch {
+		case newIndex < index:
+			fn(entries, newIndex, true)
+		case newIndex > index:
+			fn(entries, newIndex, false)
+		default:
+			continue
+		}
+		index = newIndex
+	}
+}

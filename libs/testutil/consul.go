@@ -1,0 +1,213 @@
+// Package testutil starts real dependencies for tests: a Consul agent from the
+// pinned build on free ports, plus small helpers such as Await.
+package testutil
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+)
+
+// Consul is a single-server Consul agent run for tests, with its own data
+// directory and ports so it survives Stop/Start like a real server.
+type Consul struct {
+	// HTTPAddr is "127.0.0.1:port" of the HTTP API.
+	HTTPAddr string
+	// Client talks to the agent.
+	Client *api.Client
+
+	bin     string
+	dataDir string
+	ports   map[string]int
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	out     *bytes.Buffer
+	exited  chan struct{}
+}
+
+// ConsulBinary finds the pinned Consul build: $CONSUL_BIN, else bin/consul at
+// the repository root, else consul on PATH.
+func ConsulBinary() (string, error) {
+	if p := os.Getenv("CONSUL_BIN"); p != "" {
+		return p, nil
+	}
+	if root, err := RepoRoot(); err == nil {
+		p := filepath.Join(root, "bin", "consul")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("consul"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("no consul binary: run `make consul` (or set CONSUL_BIN)")
+}
+
+// RepoRoot walks up from the working directory to the directory holding go.work.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.work not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// NewConsul starts a Consul server for one test and stops it at cleanup.
+func NewConsul(tb testing.TB) *Consul {
+	tb.Helper()
+	dir, err := os.MkdirTemp("", "consul-test-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := StartConsul(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		c.Stop()
+		os.RemoveAll(dir)
+	})
+	return c
+}
+
+// StartConsul starts a single-server Consul agent keeping its data in dir
+// and waits until it has a leader and accepts writes.
+func StartConsul(dir string) (*Consul, error) {
+	bin, err := ConsulBinary()
+	if err != nil {
+		return nil, err
+	}
+	c := &Consul{bin: bin, dataDir: dir, ports: map[string]int{}}
+	for _, name := range []string{"http", "serf_lan", "serf_wan", "server"} {
+		p, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		c.ports[name] = p
+	}
+	c.HTTPAddr = "127.0.0.1:" + strconv.Itoa(c.ports["http"])
+	cfg := api.DefaultConfig()
+	cfg.Address = c.HTTPAddr
+	if c.Client, err = api.NewClient(cfg); err != nil {
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Start (re)starts the agent on the same ports and data and waits for a leader.
+func (c *Consul) Start() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd != nil {
+		return errors.New("consul already running")
+	}
+	hcl := fmt.Sprintf(`ports { http = %d, dns = -1, grpc = -1, grpc_tls = -1, serf_lan = %d, serf_wan = %d, server = %d }
+performance { raft_multiplier = 1 }
+connect { enabled = false }
+`, c.ports["http"], c.ports["serf_lan"], c.ports["serf_wan"], c.ports["server"])
+	cmd := exec.Command(c.bin, "agent", "-server", "-bootstrap-expect=1",
+		"-data-dir="+c.dataDir, "-bind=127.0.0.1", "-client=127.0.0.1",
+		"-node=test-"+strconv.Itoa(c.ports["http"]), "-log-level=warn",
+		"-disable-host-node-id", "-hcl", hcl)
+	c.out = &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = c.out, c.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start consul: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	c.cmd, c.exited = cmd, exited
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			c.cmd = nil
+			return fmt.Errorf("consul exited at start: %s", c.out.String())
+		default:
+		}
+		if leader, err := c.Client.Status().Leader(); err == nil && leader != "" {
+			if _, err := c.Client.KV().Put(&api.KVPair{Key: "testutil/ready", Value: []byte("1")}, nil); err == nil {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("consul did not elect a leader in 30s: %s", c.out.String())
+}
+
+// Stop stops the agent gracefully (SIGTERM, then SIGKILL after 10 s).
+func (c *Consul) Stop() { c.signal(syscall.SIGTERM) }
+
+// Kill stops the agent at once, as a crash would.
+func (c *Consul) Kill() { c.signal(syscall.SIGKILL) }
+
+func (c *Consul) signal(sig syscall.Signal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(sig)
+	select {
+	case <-c.exited:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+	}
+	c.cmd = nil
+}
+
+// MainWithConsul runs a test package's tests with one Consul server shared by
+// the package, stored in *c; use it from TestMain and give each test its own
+// key prefix.
+func MainWithConsul(m *testing.M, c **Consul) int {
+	dir, err := os.MkdirTemp("", "consul-pkg-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	started, err := StartConsul(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testutil:", err)
+		return 1
+	}
+	defer started.Stop()
+	*c = started
+	return m.Run()
+}
