@@ -1,0 +1,65 @@
+package store
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/config"
+)
+
+// Config is the store service's configuration.
+type Config struct {
+	config.Common
+	// Listen is the gRPC listen address.
+	Listen string
+	// Advertise is the host registered in Consul; empty uses the listen host.
+	Advertise string
+	// KVPrefix is the Consul KV prefix the cluster's tree lives under.
+	KVPrefix string
+	// ClusterName names the cluster record created on first start.
+	ClusterName string
+	// Retention is how long deletion records are kept so watches can resume across them.
+	Retention time.Duration
+	// GCInterval is how often expired deletion records are collected.
+	GCInterval time.Duration
+	// RequestTimeout bounds each Consul request.
+	RequestTimeout time.Duration
+}
+
+// RegisterFlags registers every setting on fs (each also read from GDNG_<NAME>).
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	c.RegisterCommon(fs)
+	config.String(fs, &c.Listen, "listen", "127.0.0.1:24011", "gRPC listen address")
+	config.String(fs, &c.Advertise, "advertise", "", "host registered in Consul (default: the listen host)")
+	config.String(fs, &c.KVPrefix, "kv-prefix", "glusterd-ng/", "Consul KV prefix of the cluster's configuration")
+	config.String(fs, &c.ClusterName, "cluster-name", "gluster", "name of the cluster record created on first start")
+	config.Duration(fs, &c.Retention, "retention", time.Hour, "how long deletion records are kept for resuming watches")
+	config.Duration(fs, &c.GCInterval, "gc-interval", time.Minute, "how often expired deletion records are collected")
+	config.Duration(fs, &c.RequestTimeout, "request-timeout", 5*time.Second, "bound on each Consul request")
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if err := c.Common.Validate(); err != nil {
+		return err
+	}
+	if c.Listen == "" {
+		return fmt.Errorf("listen must be set")
+	}
+	if !strings.HasSuffix(c.KVPrefix, "/") {
+		return fmt.Errorf("kv-prefix %q must end in /", c.KVPrefix)
+	}
+	if c.Retention < time.Second || c.GCInterval < 100*time.Millisecond {
+		return fmt.Errorf("retention (%s) and gc-interval (%s) are too short", c.Retention, c.GCInterval)
+	}
+	return nil
+}
+
+// DefaultConfig returns the configuration with every default applied.
+func DefaultConfig() Config {
+	var c Config
+	c.RegisterFlags(flag.NewFlagSet("store", flag.ContinueOnError))
+	return c
+}

@@ -1,0 +1,323 @@
+// Package schema is the one definition of the store's key layout in Consul KV
+// and of how resources are encoded there (docs/kv-schema.md). Nobody else
+// writes key strings.
+package schema
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
+	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+)
+
+// MaxNameLen is the longest name a volume, peer or runtime entry may have.
+const MaxNameLen = 64
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// ValidateName checks a user-supplied name: 1-64 characters from
+// [A-Za-z0-9_.-], no "..", no leading "-". field names it in the error.
+func ValidateName(field, name string) error {
+	switch {
+	case name == "":
+		return errs.InvalidField(field, "must not be empty")
+	case len(name) > MaxNameLen:
+		return errs.InvalidField(field, "is %d characters long; the limit is %d", len(name), MaxNameLen)
+	case !nameRE.MatchString(name):
+		return errs.InvalidField(field, "%q has characters outside [A-Za-z0-9_.-]", name)
+	case strings.Contains(name, ".."):
+		return errs.InvalidField(field, "%q must not contain \"..\"", name)
+	case strings.HasPrefix(name, "-"):
+		return errs.InvalidField(field, "%q must not start with \"-\"", name)
+	}
+	return nil
+}
+
+// ValidateID checks a UUID-valued field.
+func ValidateID(field, id string) error {
+	if id == "" {
+		return errs.InvalidField(field, "must not be empty")
+	}
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return errs.InvalidField(field, "%q is not a UUID", id)
+	}
+	return nil
+}
+
+// Layout maps resource keys to Consul keys under one prefix.
+type Layout struct {
+	prefix string
+}
+
+// NewLayout returns the layout under prefix (e.g. "glusterd-ng/"); the prefix
+// must end in "/".
+func NewLayout(prefix string) (Layout, error) {
+	if prefix == "" || !strings.HasSuffix(prefix, "/") || strings.HasPrefix(prefix, "/") {
+		return Layout{}, fmt.Errorf("kv prefix %q must be non-empty, end in / and not start with /", prefix)
+	}
+	return Layout{prefix: prefix + "v1/"}, nil
+}
+
+// Root is the prefix every key of the layout is under.
+func (l Layout) Root() string { return l.prefix }
+
+const (
+	dirCluster    = "cluster"
+	dirPeers      = "peers/"
+	dirVolumes    = "volumes/"
+	dirTxns       = "transactions/"
+	dirRuntime    = "runtime/"
+	dirTombstones = "tombstones/"
+	keyCompacted  = "meta/compacted"
+)
+
+// KindPrefix is the Consul prefix holding every resource of kind (for
+// RUNTIME, of one node when nodeID is set).
+func (l Layout) KindPrefix(kind storev1.Kind, nodeID string) (string, error) {
+	switch kind {
+	case storev1.Kind_CLUSTER:
+		return l.prefix + dirCluster, nil
+	case storev1.Kind_PEER:
+		return l.prefix + dirPeers, nil
+	case storev1.Kind_VOLUME:
+		return l.prefix + dirVolumes, nil
+	case storev1.Kind_TRANSACTION:
+		return l.prefix + dirTxns, nil
+	case storev1.Kind_RUNTIME:
+		if nodeID != "" {
+			if err := ValidateID("node_id", nodeID); err != nil {
+				return "", err
+			}
+			return l.prefix + dirRuntime + nodeID + "/", nil
+		}
+		return l.prefix + dirRuntime, nil
+	}
+	return "", errs.InvalidField("kind", "unknown kind %v", kind)
+}
+
+// Key returns the Consul key of a resource key, validating its parts.
+func (l Layout) Key(k *storev1.ResourceKey) (string, error) {
+	if k == nil {
+		return "", errs.InvalidField("key", "is required")
+	}
+	switch k.Kind {
+	case storev1.Kind_CLUSTER:
+		return l.prefix + dirCluster, nil
+	case storev1.Kind_PEER:
+		if err := ValidateID("key.name", k.Name); err != nil {
+			return "", err
+		}
+		return l.prefix + dirPeers + k.Name, nil
+	case storev1.Kind_VOLUME:
+		if err := ValidateName("key.name", k.Name); err != nil {
+			return "", err
+		}
+		return l.prefix + dirVolumes + k.Name, nil
+	case storev1.Kind_TRANSACTION:
+		if err := ValidateID("key.name", k.Name); err != nil {
+			return "", err
+		}
+		return l.prefix + dirTxns + k.Name, nil
+	case storev1.Kind_RUNTIME:
+		if err := ValidateID("key.node_id", k.NodeId); err != nil {
+			return "", err
+		}
+		if err := ValidateName("key.name", k.Name); err != nil {
+			return "", err
+		}
+		return l.prefix + dirRuntime + k.NodeId + "/" + k.Name, nil
+	}
+	return "", errs.InvalidField("key.kind", "unknown kind %v", k.Kind)
+}
+
+// Tombstone returns the key that records the deletion of the resource at key.
+func (l Layout) Tombstone(key string) string {
+	return l.prefix + dirTombstones + strings.TrimPrefix(key, l.prefix)
+}
+
+// Compacted is the key holding the newest version whose deletion record was
+// garbage-collected: watches cannot resume from before it.
+func (l Layout) Compacted() string { return l.prefix + keyCompacted }
+
+// Parsed is what a Consul key under the layout says about itself.
+type Parsed struct {
+	// Key is the resource the Consul key is about (for a tombstone, the deleted one).
+	Key *storev1.ResourceKey
+	// Tombstone is true for a deletion record.
+	Tombstone bool
+}
+
+// Parse reads a Consul key of the layout; ok is false for keys that are not
+// resources or tombstones (such as meta keys).
+func (l Layout) Parse(key string) (Parsed, bool) {
+	rel, found := strings.CutPrefix(key, l.prefix)
+	if !found {
+		return Parsed{}, false
+	}
+	tomb := false
+	if r, ok := strings.CutPrefix(rel, dirTombstones); ok {
+		rel, tomb = r, true
+	}
+	var k *storev1.ResourceKey
+	switch {
+	case rel == dirCluster:
+		k = &storev1.ResourceKey{Kind: storev1.Kind_CLUSTER}
+	case strings.HasPrefix(rel, dirPeers):
+		k = &storev1.ResourceKey{Kind: storev1.Kind_PEER, Name: rel[len(dirPeers):]}
+	case strings.HasPrefix(rel, dirVolumes):
+		k = &storev1.ResourceKey{Kind: storev1.Kind_VOLUME, Name: rel[len(dirVolumes):]}
+	case strings.HasPrefix(rel, dirTxns):
+		k = &storev1.ResourceKey{Kind: storev1.Kind_TRANSACTION, Name: rel[len(dirTxns):]}
+	case strings.HasPrefix(rel, dirRuntime):
+		node, name, ok := strings.Cut(rel[len(dirRuntime):], "/")
+		if !ok {
+			return Parsed{}, false
+		}
+		k = &storev1.ResourceKey{Kind: storev1.Kind_RUNTIME, NodeId: node, Name: name}
+	default:
+		return Parsed{}, false
+	}
+	return Parsed{Key: k, Tombstone: tomb}, true
+}
+
+// KeyOf returns the resource key of a resource, validating the fields the key is made of.
+func KeyOf(r *storev1.Resource) (*storev1.ResourceKey, error) {
+	switch b := r.GetBody().(type) {
+	case *storev1.Resource_Cluster:
+		if err := ValidateID("cluster.id", b.Cluster.GetId()); err != nil {
+			return nil, err
+		}
+		return &storev1.ResourceKey{Kind: storev1.Kind_CLUSTER}, nil
+	case *storev1.Resource_Peer:
+		if err := ValidateID("peer.id", b.Peer.GetId()); err != nil {
+			return nil, err
+		}
+		if b.Peer.Name != "" {
+			if err := ValidateName("peer.name", b.Peer.Name); err != nil {
+				return nil, err
+			}
+		}
+		return &storev1.ResourceKey{Kind: storev1.Kind_PEER, Name: b.Peer.Id}, nil
+	case *storev1.Resource_Volume:
+		if err := ValidateName("volume.name", b.Volume.GetName()); err != nil {
+			return nil, err
+		}
+		return &storev1.ResourceKey{Kind: storev1.Kind_VOLUME, Name: b.Volume.Name}, nil
+	case *storev1.Resource_Transaction:
+		if err := ValidateID("transaction.id", b.Transaction.GetId()); err != nil {
+			return nil, err
+		}
+		return &storev1.ResourceKey{Kind: storev1.Kind_TRANSACTION, Name: b.Transaction.Id}, nil
+	case *storev1.Resource_Runtime:
+		if err := ValidateID("runtime.node_id", b.Runtime.GetNodeId()); err != nil {
+			return nil, err
+		}
+		if err := ValidateName("runtime.name", b.Runtime.GetName()); err != nil {
+			return nil, err
+		}
+		return &storev1.ResourceKey{Kind: storev1.Kind_RUNTIME, NodeId: b.Runtime.NodeId, Name: b.Runtime.Name}, nil
+	}
+	return nil, errs.InvalidField("resource", "is required (one of cluster, peer, volume, transaction, runtime)")
+}
+
+var (
+	marshal   = protojson.MarshalOptions{UseProtoNames: true}
+	unmarshal = protojson.UnmarshalOptions{DiscardUnknown: true}
+)
+
+// message returns the resource's body message.
+func message(r *storev1.Resource) proto.Message {
+	switch b := r.GetBody().(type) {
+	case *storev1.Resource_Cluster:
+		return b.Cluster
+	case *storev1.Resource_Peer:
+		return b.Peer
+	case *storev1.Resource_Volume:
+		return b.Volume
+	case *storev1.Resource_Transaction:
+		return b.Transaction
+	case *storev1.Resource_Runtime:
+		return b.Runtime
+	}
+	return nil
+}
+
+// Encode returns the stored form of a resource: protojson of its body, with
+// the version (which Consul keeps as ModifyIndex) left out, and live-only
+// fields (a peer's state) cleared.
+func Encode(r *storev1.Resource) ([]byte, error) {
+	c := proto.Clone(r).(*storev1.Resource)
+	SetVersion(c, 0)
+	if p := c.GetPeer(); p != nil {
+		p.State = commonv1.PeerState_PEER_STATE_UNSPECIFIED
+	}
+	m := message(c)
+	if m == nil {
+		return nil, errs.InvalidField("resource", "is required")
+	}
+	b, err := marshal.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode %T: %w", m, err)
+	}
+	return b, nil
+}
+
+// Decode reads a stored value of kind into a resource with version set.
+func Decode(kind storev1.Kind, value []byte, version uint64) (*storev1.Resource, error) {
+	r := &storev1.Resource{}
+	var m proto.Message
+	switch kind {
+	case storev1.Kind_CLUSTER:
+		x := &commonv1.Cluster{}
+		r.Body, m = &storev1.Resource_Cluster{Cluster: x}, x
+	case storev1.Kind_PEER:
+		x := &commonv1.Peer{}
+		r.Body, m = &storev1.Resource_Peer{Peer: x}, x
+	case storev1.Kind_VOLUME:
+		x := &commonv1.Volume{}
+		r.Body, m = &storev1.Resource_Volume{Volume: x}, x
+	case storev1.Kind_TRANSACTION:
+		x := &commonv1.Transaction{}
+		r.Body, m = &storev1.Resource_Transaction{Transaction: x}, x
+	case storev1.Kind_RUNTIME:
+		x := &commonv1.RuntimeEntry{}
+		r.Body, m = &storev1.Resource_Runtime{Runtime: x}, x
+	default:
+		return nil, fmt.Errorf("decode: unknown kind %v", kind)
+	}
+	if err := unmarshal.Unmarshal(value, m); err != nil {
+		return nil, fmt.Errorf("decode %v: %w", kind, err)
+	}
+	SetVersion(r, version)
+	return r, nil
+}
+
+// SetVersion sets the version field of the resource's body.
+func SetVersion(r *storev1.Resource, v uint64) {
+	switch b := r.GetBody().(type) {
+	case *storev1.Resource_Cluster:
+		b.Cluster.Version = v
+	case *storev1.Resource_Peer:
+		b.Peer.Version = v
+	case *storev1.Resource_Volume:
+		b.Volume.Version = v
+	case *storev1.Resource_Transaction:
+		b.Transaction.Version = v
+	case *storev1.Resource_Runtime:
+		b.Runtime.Version = v
+	}
+}
+
+// TombstoneValue is what a deletion record holds.
+type TombstoneValue struct {
+	DeletedAt time.Time `json:"deleted_at"`
+}
