@@ -60,7 +60,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxValueSize == 0 {
 		cfg.MaxValueSize = DefaultMaxValueSize
 	}
-	ac := api.DefaultNonPooledConfig()
+	ac := api.DefaultConfig() // pooled: keep-alive connections to the agent
 	if cfg.Address != "" {
 		ac.Address = cfg.Address
 	}
