@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -50,6 +51,8 @@ func NewServer(cfg ServerConfig) *Server {
 	// Transport security (mTLS) arrives with the security work; it will be
 	// added here as a grpc.Creds option.
 	gs := grpc.NewServer(
+		// A fixed pool of stream workers instead of a goroutine per call.
+		grpc.NumStreamWorkers(uint32(runtime.NumCPU())),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	)
