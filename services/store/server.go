@@ -73,7 +73,7 @@ func (s *Server) Addr() string { return s.lis.Addr().String() }
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go s.store.Run(ctx)
+	s.store.Start(ctx)
 	return service.Run(ctx, service.Options{
 		Name: ServiceName, Listener: s.lis, Advertise: s.cfg.Advertise, Registry: s.reg,
 		CheckInterval: s.cfg.CheckInterval, Server: s.grpc, Logger: s.log,

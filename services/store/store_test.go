@@ -158,11 +158,11 @@ func TestApplyIsAtomic(t *testing.T) {
 	require.Equal(t, ar.Version, ar.Results[1].ResourceVersion)
 
 	var many []*storev1.Operation
-	for i := range 70 {
+	for i := range 130 {
 		many = append(many, &storev1.Operation{Op: &storev1.Operation_Create{Create: &storev1.CreateRequest{Resource: vol(fmt.Sprintf("m%d", i))}}})
 	}
 	_, err = c.Apply(ctx, &storev1.ApplyRequest{Operations: many})
-	requireCode(t, err, codes.InvalidArgument, "one transaction allows 128")
+	requireCode(t, err, codes.InvalidArgument, "need 130 Consul operations; one transaction allows 128")
 }
 
 func TestValueTooLarge(t *testing.T) {

@@ -41,6 +41,8 @@ type Config struct {
 	GCInterval time.Duration
 	// MaxWatchQueue is how many undelivered events a watcher may have before it is cut off.
 	MaxWatchQueue int
+	// FeedIdle is how long the change feed keeps running after the last watcher left.
+	FeedIdle time.Duration
 }
 
 // Store reads and writes resources in Consul KV.
@@ -50,6 +52,7 @@ type Store struct {
 	layout schema.Layout
 	log    *zap.Logger
 	hub    *hub
+	gc     collector
 }
 
 // New returns a Store; call Run to start its change feed and housekeeping.
@@ -69,37 +72,40 @@ func New(cfg Config) (*Store, error) {
 	if cfg.MaxWatchQueue == 0 {
 		cfg.MaxWatchQueue = 10000
 	}
+	if cfg.FeedIdle == 0 {
+		cfg.FeedIdle = 30 * time.Second
+	}
 	if cfg.ClusterName == "" {
 		cfg.ClusterName = "gluster"
 	}
 	s := &Store{cfg: cfg, kv: cfg.KV, layout: cfg.Layout, log: cfg.Logger}
-	s.hub = newHub(cfg.Layout, cfg.Logger.Named("watch"), cfg.MaxWatchQueue)
+	s.hub = newHub(cfg.Layout, cfg.Logger.Named("watch"), cfg.MaxWatchQueue, cfg.FeedIdle,
+		func(ctx context.Context, fn consulkv.WatchFunc, onErr consulkv.ErrorFunc) {
+			s.kv.WatchPrefix(ctx, s.layout.Root(), fn, onErr)
+		})
 	return s, nil
 }
 
-// Run follows Consul for the change feed, makes sure the cluster record
-// exists and collects expired deletion records, until ctx ends.
-func (s *Store) Run(ctx context.Context) {
-	go s.kv.WatchPrefix(ctx, s.layout.Root(), s.hub.apply, func(err error, attempt int) {
-		s.hub.setErr(err)
-		if attempt == 1 || attempt%50 == 0 {
-			s.log.Warn("change feed cannot reach Consul; retrying", log.Err(err), zap.Int("attempt", attempt))
-		}
-	})
+// Start serves the change feed to watchers, makes sure the cluster record
+// exists and collects expired deletion records, until ctx ends. It returns
+// at once.
+func (s *Store) Start(ctx context.Context) {
+	s.hub.start(ctx)
 	go s.ensureCluster(ctx)
-	t := time.NewTicker(s.cfg.GCInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			s.hub.closeAll(errs.New(errs.Unavailable, "store is shutting down"))
-			return
-		case <-t.C:
-			if err := s.collect(ctx); err != nil {
-				s.log.Warn("collecting deletion records failed", log.Err(err))
+	go func() {
+		t := time.NewTicker(s.cfg.GCInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := s.collect(ctx); err != nil {
+					s.log.Warn("collecting deletion records failed", log.Err(err))
+				}
 			}
 		}
-	}
+	}()
 }
 
 func (s *Store) ensureCluster(ctx context.Context) {
@@ -319,7 +325,7 @@ func (s *Store) planWrite(ctx context.Context, verb string, r *storev1.Resource,
 	p := &planned{verb: verb, key: key, ckey: ck, res: r, version: version}
 	switch {
 	case verb == "create" && !runtime:
-		p.ops = []consulkv.Op{consulkv.SetCAS(ck, val, 0), consulkv.Delete(s.layout.Tombstone(ck))}
+		p.ops = []consulkv.Op{consulkv.SetCAS(ck, val, 0)}
 	case verb == "create":
 		// A runtime entry whose session ended is still in Consul (released):
 		// take it over at its current index; otherwise it must not exist.
@@ -334,7 +340,7 @@ func (s *Store) planWrite(ctx context.Context, verb string, r *storev1.Resource,
 			}
 			check = consulkv.CheckIndex(ck, e.ModifyIndex)
 		}
-		p.ops = []consulkv.Op{check, consulkv.Lock(ck, val, session), consulkv.Delete(s.layout.Tombstone(ck))}
+		p.ops = []consulkv.Op{check, consulkv.Lock(ck, val, session)}
 	case !runtime:
 		p.ops = []consulkv.Op{consulkv.SetCAS(ck, val, version)}
 	default:

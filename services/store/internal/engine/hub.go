@@ -31,12 +31,14 @@ type snapEntry struct {
 // query) and fans ordered change events out to every watcher. Because deleted
 // resources leave tombstones (and released runtime entries stay as dead
 // keys), the snapshot alone says what changed after any retained version.
-// A create removes the resource's tombstone in the same transaction, so a
-// key is never both live and tombstoned.
+// A resource deleted and created again has both a tombstone and a live key;
+// their versions order the DELETE before the PUT.
 type hub struct {
 	layout   schema.Layout
 	log      *zap.Logger
 	maxQueue int
+	idle     time.Duration
+	follow   func(ctx context.Context, fn consulkv.WatchFunc, onErr consulkv.ErrorFunc)
 
 	mu        sync.Mutex
 	snap      map[string]*snapEntry
@@ -47,11 +49,91 @@ type hub struct {
 	changed   chan struct{} // closed and replaced on every apply
 	lastErr   error
 	subs      map[*subscriber]struct{}
+
+	// The feed runs only while someone watches: parent is the store's
+	// lifetime, cancel stops the running feed, gen tells a stopped feed's
+	// late results apart, refs counts watchers, idleTimer stops the feed
+	// after idle without watchers.
+	parent    context.Context
+	cancel    context.CancelFunc
+	gen       int
+	refs      int
+	idleTimer *time.Timer
 }
 
-func newHub(layout schema.Layout, logger *zap.Logger, maxQueue int) *hub {
-	return &hub{layout: layout, log: logger, maxQueue: maxQueue, snap: map[string]*snapEntry{},
-		ready: make(chan struct{}), changed: make(chan struct{}), subs: map[*subscriber]struct{}{}}
+func newHub(layout schema.Layout, logger *zap.Logger, maxQueue int, idle time.Duration,
+	follow func(ctx context.Context, fn consulkv.WatchFunc, onErr consulkv.ErrorFunc)) *hub {
+	h := &hub{layout: layout, log: logger, maxQueue: maxQueue, idle: idle, follow: follow, subs: map[*subscriber]struct{}{}}
+	h.resetLocked()
+	return h
+}
+
+// resetLocked forgets the feed's state, as before its first listing.
+func (h *hub) resetLocked() {
+	h.snap, h.index, h.compacted, h.compIdx, h.lastErr = map[string]*snapEntry{}, 0, 0, 0, nil
+	h.ready, h.changed = make(chan struct{}), make(chan struct{})
+}
+
+// start sets the store's lifetime; the feed itself starts with the first
+// watcher. When ctx ends every watch ends with Unavailable.
+func (h *hub) start(ctx context.Context) {
+	h.mu.Lock()
+	h.parent = ctx
+	h.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		h.closeAll(errs.New(errs.Unavailable, "store is shutting down"))
+	}()
+}
+
+// acquire starts the feed if it is not running and counts a watcher.
+func (h *hub) acquire() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.parent == nil || h.parent.Err() != nil {
+		return errs.New(errs.Unavailable, "store is not running")
+	}
+	h.refs++
+	if h.idleTimer != nil {
+		h.idleTimer.Stop()
+		h.idleTimer = nil
+	}
+	if h.cancel == nil {
+		ctx, cancel := context.WithCancel(h.parent)
+		h.cancel = cancel
+		h.gen++
+		gen := h.gen
+		h.log.Debug("change feed starting")
+		go h.follow(ctx,
+			func(entries []consulkv.Entry, index uint64, reset bool) { h.apply(gen, entries, index, reset) },
+			func(err error, attempt int) {
+				h.setErr(err)
+				if attempt == 1 || attempt%50 == 0 {
+					h.log.Warn("change feed cannot reach Consul; retrying", log.Err(err), zap.Int("attempt", attempt))
+				}
+			})
+	}
+	return nil
+}
+
+// release uncounts a watcher; the last one out arms the idle stop.
+func (h *hub) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.refs--
+	if h.refs > 0 || h.cancel == nil {
+		return
+	}
+	h.idleTimer = time.AfterFunc(h.idle, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.refs == 0 && h.cancel != nil {
+			h.cancel()
+			h.cancel = nil
+			h.resetLocked()
+			h.log.Debug("change feed stopped: no watchers")
+		}
+	})
 }
 
 func (h *hub) setErr(err error) {
@@ -79,7 +161,7 @@ func sortEvents(evs []*storev1.WatchEvent) {
 
 // apply takes a new listing of the tree from the blocking query, computes
 // the changes since the previous one and delivers them in version order.
-func (h *hub) apply(entries []consulkv.Entry, index uint64, reset bool) {
+func (h *hub) apply(gen int, entries []consulkv.Entry, index uint64, reset bool) {
 	next := make(map[string]*snapEntry, len(entries))
 	var compacted, compIdx uint64
 	for i := range entries {
@@ -100,6 +182,9 @@ func (h *hub) apply(entries []consulkv.Entry, index uint64, reset bool) {
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if gen != h.gen || h.cancel == nil {
+		return // a stopped feed's late result
+	}
 	h.lastErr = nil
 	first := h.index == 0
 	if reset && !first {
@@ -171,8 +256,11 @@ func (h *hub) caughtUp(ctx context.Context, index uint64) error {
 // subscribe registers a watcher and returns the events it must get first:
 // every change after since, from the snapshot, in version order.
 func (h *hub) subscribe(ctx context.Context, kinds map[storev1.Kind]bool, since uint64) (*subscriber, error) {
+	h.mu.Lock()
+	ready := h.ready
+	h.mu.Unlock()
 	select {
-	case <-h.ready:
+	case <-ready:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-time.After(5 * time.Second):
@@ -183,7 +271,7 @@ func (h *hub) subscribe(ctx context.Context, kinds map[storev1.Kind]bool, since 
 			return nil, errs.Wrap(errs.Unavailable, err, "the change feed cannot reach Consul")
 		}
 		select {
-		case <-h.ready:
+		case <-ready:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -313,6 +401,10 @@ func (s *Store) Watch(ctx context.Context, kinds []storev1.Kind, since uint64, s
 		}
 		set[k] = true
 	}
+	if err := s.hub.acquire(); err != nil {
+		return err
+	}
+	defer s.hub.release()
 	// Start from what Consul holds now, so a watch opened after a write
 	// includes it; if Consul is unreachable, start from what the feed has.
 	if idx, err := s.kv.Index(ctx, s.layout.Root()); err == nil {
@@ -341,42 +433,61 @@ func (s *Store) Watch(ctx context.Context, kinds []storev1.Kind, since uint64, s
 	}
 }
 
-// Version returns the newest store version the change feed has seen.
-func (s *Store) Version() uint64 {
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
-	return s.hub.index
+// collector remembers when it first saw each released runtime entry, whose
+// value carries no deletion time.
+type collector struct {
+	deadSince map[string]time.Time
 }
 
 // collect deletes deletion records (tombstones, released runtime entries)
 // older than the retention, and advances the compacted version past them so
 // a watch cannot resume from before a deletion it could no longer see.
 func (s *Store) collect(ctx context.Context) error {
-	h := s.hub
-	h.mu.Lock()
 	cutoff := time.Now().Add(-s.cfg.Retention)
 	type victim struct {
 		key   string
 		index uint64
 	}
 	var victims []victim
-	for k, e := range h.snap {
-		if !e.dead {
-			continue
-		}
-		when := e.deadSince
-		if e.parsed.Tombstone {
-			var tv schema.TombstoneValue
-			if json.Unmarshal(e.value, &tv) == nil && !tv.DeletedAt.IsZero() {
-				when = tv.DeletedAt
-			}
-		}
-		if when.Before(cutoff) {
-			victims = append(victims, victim{k, e.index})
+	tombs, _, err := s.kv.List(ctx, s.layout.TombstonePrefix())
+	if err != nil {
+		return err
+	}
+	for _, e := range tombs {
+		var tv schema.TombstoneValue
+		if json.Unmarshal(e.Value, &tv) != nil || tv.DeletedAt.Before(cutoff) {
+			victims = append(victims, victim{e.Key, e.ModifyIndex})
 		}
 	}
-	compacted, compIdx := h.compacted, h.compIdx
-	h.mu.Unlock()
+	rtPrefix, _ := s.layout.KindPrefix(storev1.Kind_RUNTIME, "")
+	rts, _, err := s.kv.List(ctx, rtPrefix)
+	if err != nil {
+		return err
+	}
+	seen := map[string]time.Time{}
+	for _, e := range rts {
+		if e.Session != "" {
+			continue
+		}
+		since, ok := s.gc.deadSince[e.Key]
+		if !ok {
+			since = time.Now()
+		}
+		seen[e.Key] = since
+		if since.Before(cutoff) {
+			victims = append(victims, victim{e.Key, e.ModifyIndex})
+		}
+	}
+	s.gc.deadSince = seen
+	comp, _, err := s.kv.Get(ctx, s.layout.Compacted())
+	if err != nil {
+		return err
+	}
+	var compacted, compIdx uint64
+	if comp != nil {
+		compacted, _ = strconv.ParseUint(string(comp.Value), 10, 64)
+		compIdx = comp.ModifyIndex
+	}
 	sort.Slice(victims, func(i, j int) bool { return victims[i].index < victims[j].index })
 	const chunk = consulkv.MaxTxnOps - 1
 	for len(victims) > 0 {

@@ -144,6 +144,9 @@ func (l Layout) Tombstone(key string) string {
 	return l.prefix + dirTombstones + strings.TrimPrefix(key, l.prefix)
 }
 
+// TombstonePrefix is the prefix holding every deletion record.
+func (l Layout) TombstonePrefix() string { return l.prefix + dirTombstones }
+
 // Compacted is the key holding the newest version whose deletion record was
 // garbage-collected: watches cannot resume from before it.
 func (l Layout) Compacted() string { return l.prefix + keyCompacted }
