@@ -1,0 +1,67 @@
+// Command bench measures glusterd-ng against baselines in the same run and
+// writes the results into docs/benchmarks.md (`make bench`).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+)
+
+func main() {
+	out := flag.String("out", "docs/benchmarks.md", "markdown file to write the results into")
+	n := flag.Int("n", 2000, "operations per measurement")
+	writes := flag.Int("watch-writes", 200, "writes per watch fan-out measurement")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the bench process (client and store) here")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	ctx := context.Background()
+	section, err := storeBench(ctx, *n, *writes)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+	fmt.Print(section)
+	if err := writeSection(*out, "store", section); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// machine describes where the numbers come from.
+func machine() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s, %s, %d CPUs, %s/%s, host %s", time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, host)
+}
+
+// writeSection replaces (or appends) the named section of the results file,
+// delimited by marker comments, leaving the other sections as they are.
+func writeSection(path, name, body string) error {
+	begin, end := "<!-- bench:"+name+":begin -->", "<!-- bench:"+name+":end -->"
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	doc := string(old)
+	if doc == "" {
+		doc = "# Benchmarks\n\nWritten by `make bench`; each section is replaced when its benchmark runs again.\n"
+	}
+	block := begin + "\n" + body + end
+	if i, j := strings.Index(doc, begin), strings.Index(doc, end); i >= 0 && j > i {
+		doc = doc[:i] + block + doc[j+len(end):]
+	} else {
+		doc = strings.TrimRight(doc, "\n") + "\n\n" + block + "\n"
+	}
+	return os.WriteFile(path, []byte(doc), 0o644)
+}
