@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,6 +43,7 @@ type Config struct {
 
 // Client is a Consul KV client with domain errors.
 type Client struct {
+	noLeader atomic.Bool // set by MonitorLeader while Consul reports no leader
 	api      *api.Client
 	addr     string
 	timeout  time.Duration
@@ -169,6 +171,9 @@ func (c *Client) CAS(ctx context.Context, key string, value []byte, index uint64
 	if err := c.CheckSize(key, value); err != nil {
 		return err
 	}
+	if err := c.CheckQuorum(ctx); err != nil {
+		return err
+	}
 	ctx, cancel := c.reqCtx(ctx)
 	defer cancel()
 	ok, _, err := c.api.KV().CAS(&api.KVPair{Key: key, Value: value, ModifyIndex: index}, (&api.WriteOptions{}).WithContext(ctx))
@@ -208,6 +213,46 @@ func (c *Client) Leader(ctx context.Context) (string, error) {
 	return leader, nil
 }
 
+// MonitorLeader polls Consul's leader every interval until ctx ends, so that
+// writes fail at once with NoQuorum while there is none, instead of waiting
+// out Consul's RPC hold time.
+func (c *Client) MonitorLeader(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, interval)
+		_, err := c.Leader(pctx)
+		cancel()
+		switch {
+		case errs.Is(err, errs.NoQuorum):
+			c.noLeader.Store(true)
+		case err == nil:
+			c.noLeader.Store(false)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// CheckQuorum fails with NoQuorum when the leader monitor last saw no leader
+// and Consul still reports none; it costs nothing while there is a leader.
+func (c *Client) CheckQuorum(ctx context.Context) error {
+	if !c.noLeader.Load() {
+		return nil
+	}
+	if _, err := c.Leader(ctx); err != nil {
+		if errs.Is(err, errs.NoQuorum) {
+			return errs.Wrap(errs.NoQuorum, err, "no quorum: Consul has no leader, so no write can be made durable; retry when a majority of Consul servers is back")
+		}
+		return err
+	}
+	c.noLeader.Store(false)
+	return nil
+}
+
 // Classify turns an error from the Consul API into a domain error: an
 // unreachable agent is Unavailable, a cluster without leader NoQuorum, an
 // oversized value TooLarge, a cancelled or expired context Timeout/Canceled.
@@ -221,7 +266,7 @@ func (c *Client) Classify(err error, what string) error {
 	case errors.Is(err, context.Canceled):
 		return errs.Wrap(errs.Canceled, err, "%s: canceled", what)
 	case errors.Is(err, context.DeadlineExceeded):
-		return errs.Wrap(errs.Timeout, err, "%s: Consul at %s did not answer in time", what, c.addr)
+		return errs.Wrap(errs.Timeout, err, "%s: Consul at %s did not answer in time (a write may still take effect)", what, c.addr)
 	case strings.Contains(msg, "No cluster leader") || strings.Contains(msg, "no leader"):
 		return errs.Wrap(errs.NoQuorum, err, "%s: no quorum: Consul has no leader", what)
 	case errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge,

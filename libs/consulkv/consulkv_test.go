@@ -2,6 +2,7 @@ package consulkv
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -117,4 +118,31 @@ func TestUnavailableFailsFastAndWatchResumes(t *testing.T) {
 	require.NoError(t, own.Start())
 	require.NoError(t, c.CAS(ctx, "w/2", []byte("2"), 0))
 	testutil.Await(t, 10*time.Second, has("w/2"), "watch resumed after restart")
+}
+
+func TestWatchReportsIndexReset(t *testing.T) {
+	own := testutil.NewConsul(t)
+	c := newClient(t, own.HTTPAddr)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	for i := range 30 {
+		require.NoError(t, c.CAS(ctx, fmt.Sprintf("r/%d", i), []byte("x"), 0))
+	}
+	resets := make(chan uint64, 10)
+	listed := make(chan struct{})
+	var once sync.Once
+	go c.WatchPrefix(ctx, "r/", func(_ []Entry, index uint64, reset bool) {
+		once.Do(func() { close(listed) })
+		if reset {
+			resets <- index
+		}
+	}, nil)
+	<-listed
+	require.NoError(t, own.Wipe())
+	require.NoError(t, own.Start())
+	select {
+	case <-resets:
+	case <-time.After(20 * time.Second):
+		t.Fatal("an index that went backwards was not reported as a reset")
+	}
 }

@@ -36,6 +36,9 @@ func (c *Client) CreateSession(ctx context.Context, cfg SessionConfig) (string, 
 	if delay == 0 {
 		delay = time.Millisecond // 0 would mean Consul's default of 15 s
 	}
+	if err := c.CheckQuorum(ctx); err != nil {
+		return "", err
+	}
 	se := &api.SessionEntry{Name: cfg.Name, TTL: cfg.TTL.String(), Behavior: behavior, LockDelay: delay}
 	for _, id := range cfg.ServiceChecks {
 		se.ServiceChecks = append(se.ServiceChecks, api.ServiceCheck{ID: id})

@@ -70,6 +70,9 @@ func (c *Client) Txn(ctx context.Context, ops []Op) ([]Entry, uint64, error) {
 	if len(ops) > MaxTxnOps {
 		return nil, 0, errs.New(errs.TooLarge, "transaction has %d operations; Consul allows at most %d", len(ops), MaxTxnOps)
 	}
+	if err := c.CheckQuorum(ctx); err != nil {
+		return nil, 0, err
+	}
 	tops := make(api.TxnOps, len(ops))
 	total := 0
 	for i, o := range ops {

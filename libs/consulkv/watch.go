@@ -26,7 +26,14 @@ func (c *Client) WatchPrefix(ctx context.Context, prefix string, fn WatchFunc, o
 	const maxBackoff = 2 * time.Second
 	attempt := 0
 	for ctx.Err() == nil {
-		entries, newIndex, err := c.list(ctx, prefix, &api.QueryOptions{WaitIndex: index, WaitTime: c.waitTime})
+		// After a failure, read without blocking first: a Consul that came
+		// back with less data has a lower index, and a blocking query for
+		// our old index would sit out its whole wait time before saying so.
+		wait := index
+		if attempt > 0 {
+			wait = 0
+		}
+		entries, newIndex, err := c.list(ctx, prefix, &api.QueryOptions{WaitIndex: wait, WaitTime: c.waitTime})
 		if err != nil {
 			if ctx.Err() != nil {
 				return

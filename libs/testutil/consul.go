@@ -19,21 +19,42 @@ import (
 	"github.com/hashicorp/consul/api"
 )
 
-// Consul is a single-server Consul agent run for tests, with its own data
-// directory and ports so it survives Stop/Start like a real server.
+// Consul is a Consul server agent run for tests, with its own data directory
+// and ports so it survives Stop/Start like a real server; alone it is a
+// single-server cluster, several make a cluster (NewConsulCluster).
 type Consul struct {
 	// HTTPAddr is "127.0.0.1:port" of the HTTP API.
 	HTTPAddr string
 	// Client talks to the agent.
 	Client *api.Client
 
-	bin     string
-	dataDir string
-	ports   map[string]int
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	out     *bytes.Buffer
-	exited  chan struct{}
+	bin       string
+	dataDir   string
+	ports     map[string]int
+	bootstrap int      // -bootstrap-expect
+	join      []string // serf LAN addresses of the other servers
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	out       *syncBuffer
+	exited    chan struct{}
+}
+
+// syncBuffer is an output buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // ConsulBinary finds the pinned Consul build: $CONSUL_BIN, else bin/consul at
@@ -104,11 +125,22 @@ func NewConsul(tb testing.TB) *Consul {
 // StartConsul starts a single-server Consul agent keeping its data in dir
 // and waits until it has a leader and accepts writes.
 func StartConsul(dir string) (*Consul, error) {
+	c, err := newConsul(dir, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func newConsul(dir string, bootstrap int) (*Consul, error) {
 	bin, err := ConsulBinary()
 	if err != nil {
 		return nil, err
 	}
-	c := &Consul{bin: bin, dataDir: dir, ports: map[string]int{}}
+	c := &Consul{bin: bin, dataDir: dir, ports: map[string]int{}, bootstrap: bootstrap}
 	for _, name := range []string{"http", "serf_lan", "serf_wan", "server"} {
 		p, err := FreePort()
 		if err != nil {
@@ -122,13 +154,76 @@ func StartConsul(dir string) (*Consul, error) {
 	if c.Client, err = api.NewClient(cfg); err != nil {
 		return nil, err
 	}
-	if err := c.Start(); err != nil {
-		return nil, err
-	}
 	return c, nil
 }
 
-// Start (re)starts the agent on the same ports and data and waits for a leader.
+// NewConsulCluster starts n Consul servers that form one cluster, waits for a
+// leader, and stops them at cleanup.
+func NewConsulCluster(tb testing.TB, n int) []*Consul {
+	tb.Helper()
+	var servers []*Consul
+	for i := 0; i < n; i++ {
+		dir, err := os.MkdirTemp("", "consul-cluster-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		c, err := newConsul(dir, n)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		servers = append(servers, c)
+		tb.Cleanup(func() {
+			c.Kill()
+			os.RemoveAll(dir)
+		})
+	}
+	for i, c := range servers {
+		for j, o := range servers {
+			if i != j {
+				c.join = append(c.join, "127.0.0.1:"+strconv.Itoa(o.ports["serf_lan"]))
+			}
+		}
+	}
+	errc := make(chan error, n)
+	for _, c := range servers {
+		go func() { errc <- c.Start() }()
+	}
+	for range servers {
+		if err := <-errc; err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return servers
+}
+
+// Leader returns the server that is raft leader now, or nil.
+func Leader(servers []*Consul) *Consul {
+	for _, c := range servers {
+		if !c.Running() {
+			continue
+		}
+		leader, err := c.Client.Status().Leader()
+		if err != nil || leader == "" {
+			continue
+		}
+		for _, s := range servers {
+			if leader == "127.0.0.1:"+strconv.Itoa(s.ports["server"]) {
+				return s
+			}
+		}
+	}
+	return nil
+}
+
+// Running reports whether the agent process is up.
+func (c *Consul) Running() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cmd != nil
+}
+
+// Start (re)starts the agent on the same ports and data and waits until the
+// cluster has a leader and this agent accepts writes.
 func (c *Consul) Start() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -139,11 +234,15 @@ func (c *Consul) Start() error {
 performance { raft_multiplier = 1 }
 connect { enabled = false }
 `, c.ports["http"], c.ports["serf_lan"], c.ports["serf_wan"], c.ports["server"])
-	cmd := exec.Command(c.bin, "agent", "-server", "-bootstrap-expect=1",
-		"-data-dir="+c.dataDir, "-bind=127.0.0.1", "-client=127.0.0.1",
-		"-node=test-"+strconv.Itoa(c.ports["http"]), "-log-level=warn",
-		"-disable-host-node-id", "-hcl", hcl)
-	c.out = &bytes.Buffer{}
+	args := []string{"agent", "-server", "-bootstrap-expect=" + strconv.Itoa(c.bootstrap),
+		"-data-dir=" + c.dataDir, "-bind=127.0.0.1", "-client=127.0.0.1",
+		"-node=test-" + strconv.Itoa(c.ports["http"]), "-log-level=warn",
+		"-disable-host-node-id", "-hcl", hcl}
+	for _, j := range c.join {
+		args = append(args, "-retry-join="+j)
+	}
+	cmd := exec.Command(c.bin, args...)
+	c.out = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = c.out, c.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -152,7 +251,7 @@ connect { enabled = false }
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	c.cmd, c.exited = cmd, exited
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
@@ -167,7 +266,23 @@ connect { enabled = false }
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("consul did not elect a leader in 30s: %s", c.out.String())
+	return fmt.Errorf("consul did not elect a leader in 60s: %s", c.out.String())
+}
+
+// Wipe stops the agent and deletes its data, as a server rebuilt from
+// scratch; Start brings it back empty (its raft index starts again low).
+func (c *Consul) Wipe() error {
+	c.Kill()
+	entries, err := os.ReadDir(c.dataDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(c.dataDir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Stop stops the agent gracefully (SIGTERM, then SIGKILL after 10 s).

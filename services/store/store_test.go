@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -389,5 +390,110 @@ func TestConsulDownFailsFastAndWatchResumes(t *testing.T) {
 		require.Equal(t, n, ev.Key.Name, "the open watch resumes with every event, in order")
 		require.Greater(t, ev.Version, last)
 		last = ev.Version
+	}
+}
+
+func TestLeaderChangeAndNoQuorum(t *testing.T) {
+	servers := testutil.NewConsulCluster(t, 3)
+	leader := testutil.Leader(servers)
+	require.NotNil(t, leader)
+	var agent, other *testutil.Consul
+	for _, s := range servers {
+		switch {
+		case s == leader:
+		case agent == nil:
+			agent = s
+		default:
+			other = s
+		}
+	}
+	_, conn := TestServer(t, agent.HTTPAddr, nil)
+	c := storev1.NewStoreServiceClient(conn)
+	ctx := t.Context()
+	cr, err := c.Create(ctx, &storev1.CreateRequest{Resource: vol("v0")})
+	require.NoError(t, err)
+	stream, err := c.Watch(ctx, &storev1.WatchRequest{Kinds: []storev1.Kind{storev1.Kind_VOLUME}, Since: cr.ResourceVersion})
+	require.NoError(t, err)
+	ch := collect(t, stream)
+	require.Equal(t, storev1.EventType_BOOKMARK, next(t, ch).Type)
+
+	// The leader dies: the other two elect a new one and writes go on.
+	leader.Kill()
+	testutil.Await(t, 30*time.Second, func() bool {
+		_, err := c.Create(ctx, &storev1.CreateRequest{Resource: vol("v1")})
+		return err == nil || status.Code(err) == codes.AlreadyExists
+	}, "writes work again after a leader change")
+	_, err = c.Create(ctx, &storev1.CreateRequest{Resource: vol("v2")})
+	require.NoError(t, err)
+
+	// A second server dies: no quorum. Writes fail with a clear error, not a
+	// hang. (A write already in flight when quorum was lost may still be
+	// applied once it is back: its caller was told its outcome is unknown.)
+	other.Kill()
+	attempt := 0
+	testutil.Await(t, 30*time.Second, func() bool {
+		attempt++
+		_, err := c.Create(ctx, &storev1.CreateRequest{Resource: vol(fmt.Sprintf("attempt%d", attempt))})
+		return status.Code(err) == codes.Unavailable && strings.Contains(status.Convert(err).Message(), "no quorum")
+	}, "writes fail with no quorum")
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err = c.Create(cctx, &storev1.CreateRequest{Resource: vol("refused")})
+	requireCode(t, err, codes.Unavailable, "no quorum")
+	_, err = c.Update(cctx, &storev1.UpdateRequest{Resource: vol("v0"), ResourceVersion: cr.ResourceVersion})
+	requireCode(t, err, codes.Unavailable, "no quorum")
+
+	// Quorum back: writes work, and the open watch has every change in order.
+	require.NoError(t, errors.Join(leader.Start(), other.Start()))
+	testutil.Await(t, 30*time.Second, func() bool {
+		_, err := c.Create(ctx, &storev1.CreateRequest{Resource: vol("v3")})
+		return err == nil || status.Code(err) == codes.AlreadyExists
+	}, "writes work once quorum is back")
+	var last uint64
+	for _, n := range []string{"v1", "v2", "v3"} {
+		ev := next(t, ch)
+		for strings.HasPrefix(ev.Key.Name, "attempt") {
+			ev = next(t, ch)
+		}
+		require.Equal(t, n, ev.Key.Name)
+		require.Greater(t, ev.Version, last)
+		last = ev.Version
+	}
+	// A write refused for no quorum was not applied.
+	_, err = c.Get(ctx, &storev1.GetRequest{Key: volKey("refused")})
+	requireCode(t, err, codes.NotFound)
+	got, err := c.Get(ctx, &storev1.GetRequest{Key: volKey("v0")})
+	require.NoError(t, err)
+	require.Equal(t, cr.ResourceVersion, got.ResourceVersion)
+}
+
+func TestConsulRebuiltEndsWatchesWithOutOfRange(t *testing.T) {
+	own := testutil.NewConsul(t)
+	_, conn := TestServer(t, own.HTTPAddr, nil)
+	c := storev1.NewStoreServiceClient(conn)
+	ctx := t.Context()
+	for i := range 20 {
+		_, err := c.Create(ctx, &storev1.CreateRequest{Resource: vol(fmt.Sprintf("v%d", i))})
+		require.NoError(t, err)
+	}
+	stream, err := c.Watch(ctx, &storev1.WatchRequest{Kinds: []storev1.Kind{storev1.Kind_VOLUME}})
+	require.NoError(t, err)
+	for {
+		ev, err := stream.Recv()
+		require.NoError(t, err)
+		if ev.Type == storev1.EventType_BOOKMARK {
+			break
+		}
+	}
+	// Consul loses its data and comes back empty: its index goes backwards,
+	// so versions no longer compare; the watch must end rather than lie.
+	require.NoError(t, own.Wipe())
+	require.NoError(t, own.Start())
+	for {
+		_, err := stream.Recv()
+		if err != nil {
+			requireCode(t, err, codes.OutOfRange, "history was reset")
+			break
+		}
 	}
 }

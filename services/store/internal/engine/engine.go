@@ -91,6 +91,7 @@ func New(cfg Config) (*Store, error) {
 // at once.
 func (s *Store) Start(ctx context.Context) {
 	s.hub.start(ctx)
+	go s.kv.MonitorLeader(ctx, 500*time.Millisecond)
 	go s.ensureCluster(ctx)
 	go func() {
 		t := time.NewTicker(s.cfg.GCInterval)
