@@ -1001,7 +1001,11 @@ type RuntimeEntry struct {
 	LogFile   string                 `protobuf:"bytes,13,opt,name=log_file,json=logFile,proto3" json:"log_file,omitempty"`
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// version is the record's resource version (Consul ModifyIndex), set by the store on read.
-	Version       uint64 `protobuf:"varint,15,opt,name=version,proto3" json:"version,omitempty"`
+	Version uint64 `protobuf:"varint,15,opt,name=version,proto3" json:"version,omitempty"`
+	// addresses of the node, for the node's own identity entry (kind "node").
+	Addresses []string `protobuf:"bytes,16,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	// hostname of the node, for the node's own identity entry.
+	Hostname      string `protobuf:"bytes,17,opt,name=hostname,proto3" json:"hostname,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1141,6 +1145,20 @@ func (x *RuntimeEntry) GetVersion() uint64 {
 	return 0
 }
 
+func (x *RuntimeEntry) GetAddresses() []string {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
+func (x *RuntimeEntry) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
 var File_gluster_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_gluster_common_v1_common_proto_rawDesc = "" +
@@ -1217,7 +1235,7 @@ const file_gluster_common_v1_common_proto_rawDesc = "" +
 	"\x05owner\x18\t \x01(\tR\x05owner\x126\n" +
 	"\bdeadline\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12\x18\n" +
-	"\aversion\x18\x0f \x01(\x04R\aversion\"\x9e\x03\n" +
+	"\aversion\x18\x0f \x01(\x04R\aversion\"\xd8\x03\n" +
 	"\fRuntimeEntry\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1236,7 +1254,9 @@ const file_gluster_common_v1_common_proto_rawDesc = "" +
 	"\blog_file\x18\r \x01(\tR\alogFile\x129\n" +
 	"\n" +
 	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x18\n" +
-	"\aversion\x18\x0f \x01(\x04R\aversion*H\n" +
+	"\aversion\x18\x0f \x01(\x04R\aversion\x12\x1c\n" +
+	"\taddresses\x18\x10 \x03(\tR\taddresses\x12\x1a\n" +
+	"\bhostname\x18\x11 \x01(\tR\bhostname*H\n" +
 	"\tPeerState\x12\x1a\n" +
 	"\x16PEER_STATE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tCONNECTED\x10\x01\x12\x10\n" +

@@ -157,8 +157,11 @@ type NodeIdentity struct {
 	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	Addresses []string               `protobuf:"bytes,3,rep,name=addresses,proto3" json:"addresses,omitempty"`
 	// cluster_id is the cluster the node belongs to, empty when it belongs to none.
-	ClusterId     string `protobuf:"bytes,4,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
-	Version       string `protobuf:"bytes,5,opt,name=version,proto3" json:"version,omitempty"`
+	ClusterId string `protobuf:"bytes,4,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	// version is the node's software version, for people.
+	Version string `protobuf:"bytes,5,opt,name=version,proto3" json:"version,omitempty"`
+	// api_version is the management API level; peers must share it.
+	ApiVersion    uint32 `protobuf:"varint,6,opt,name=api_version,json=apiVersion,proto3" json:"api_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -228,6 +231,192 @@ func (x *NodeIdentity) GetVersion() string {
 	return ""
 }
 
+func (x *NodeIdentity) GetApiVersion() uint32 {
+	if x != nil {
+		return x.ApiVersion
+	}
+	return 0
+}
+
+type JoinRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// cluster_id is the cluster the node is being added to.
+	ClusterId string `protobuf:"bytes,1,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	// peer_id is the id the pool records the node under (its node id).
+	PeerId        string `protobuf:"bytes,2,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinRequest) Reset() {
+	*x = JoinRequest{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinRequest) ProtoMessage() {}
+
+func (x *JoinRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
+func (*JoinRequest) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *JoinRequest) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetPeerId() string {
+	if x != nil {
+		return x.PeerId
+	}
+	return ""
+}
+
+type JoinResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Identity      *NodeIdentity          `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinResponse) Reset() {
+	*x = JoinResponse{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinResponse) ProtoMessage() {}
+
+func (x *JoinResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
+func (*JoinResponse) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *JoinResponse) GetIdentity() *NodeIdentity {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
+type LeaveRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// cluster_id must be the cluster the node belongs to.
+	ClusterId     string `protobuf:"bytes,1,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveRequest) Reset() {
+	*x = LeaveRequest{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveRequest) ProtoMessage() {}
+
+func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
+func (*LeaveRequest) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *LeaveRequest) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+type LeaveResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveResponse) Reset() {
+	*x = LeaveResponse{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveResponse) ProtoMessage() {}
+
+func (x *LeaveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveResponse.ProtoReflect.Descriptor instead.
+func (*LeaveResponse) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{7}
+}
+
 var File_gluster_servicemgr_v1_servicemgr_proto protoreflect.FileDescriptor
 
 const file_gluster_servicemgr_v1_servicemgr_proto_rawDesc = "" +
@@ -237,17 +426,31 @@ const file_gluster_servicemgr_v1_servicemgr_proto_rawDesc = "" +
 	"\x04peer\x18\x01 \x01(\tR\x04peer\"P\n" +
 	"\x13ListDaemonsResponse\x129\n" +
 	"\adaemons\x18\x01 \x03(\v2\x1f.gluster.common.v1.RuntimeEntryR\adaemons\"\x14\n" +
-	"\x12GetIdentityRequest\"\x92\x01\n" +
+	"\x12GetIdentityRequest\"\xb3\x01\n" +
 	"\fNodeIdentity\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
 	"\taddresses\x18\x03 \x03(\tR\taddresses\x12\x1d\n" +
 	"\n" +
 	"cluster_id\x18\x04 \x01(\tR\tclusterId\x12\x18\n" +
-	"\aversion\x18\x05 \x01(\tR\aversion2\xd5\x01\n" +
+	"\aversion\x18\x05 \x01(\tR\aversion\x12\x1f\n" +
+	"\vapi_version\x18\x06 \x01(\rR\n" +
+	"apiVersion\"E\n" +
+	"\vJoinRequest\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x01 \x01(\tR\tclusterId\x12\x17\n" +
+	"\apeer_id\x18\x02 \x01(\tR\x06peerId\"O\n" +
+	"\fJoinResponse\x12?\n" +
+	"\bidentity\x18\x01 \x01(\v2#.gluster.servicemgr.v1.NodeIdentityR\bidentity\"-\n" +
+	"\fLeaveRequest\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x01 \x01(\tR\tclusterId\"\x0f\n" +
+	"\rLeaveResponse2\xfa\x02\n" +
 	"\x0eServiceManager\x12d\n" +
 	"\vListDaemons\x12).gluster.servicemgr.v1.ListDaemonsRequest\x1a*.gluster.servicemgr.v1.ListDaemonsResponse\x12]\n" +
-	"\vGetIdentity\x12).gluster.servicemgr.v1.GetIdentityRequest\x1a#.gluster.servicemgr.v1.NodeIdentityBMZKgithub.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1;servicemgrv1b\x06proto3"
+	"\vGetIdentity\x12).gluster.servicemgr.v1.GetIdentityRequest\x1a#.gluster.servicemgr.v1.NodeIdentity\x12O\n" +
+	"\x04Join\x12\".gluster.servicemgr.v1.JoinRequest\x1a#.gluster.servicemgr.v1.JoinResponse\x12R\n" +
+	"\x05Leave\x12#.gluster.servicemgr.v1.LeaveRequest\x1a$.gluster.servicemgr.v1.LeaveResponseBMZKgithub.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1;servicemgrv1b\x06proto3"
 
 var (
 	file_gluster_servicemgr_v1_servicemgr_proto_rawDescOnce sync.Once
@@ -261,25 +464,34 @@ func file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP() []byte {
 	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescData
 }
 
-var file_gluster_servicemgr_v1_servicemgr_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_gluster_servicemgr_v1_servicemgr_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_gluster_servicemgr_v1_servicemgr_proto_goTypes = []any{
 	(*ListDaemonsRequest)(nil),  // 0: gluster.servicemgr.v1.ListDaemonsRequest
 	(*ListDaemonsResponse)(nil), // 1: gluster.servicemgr.v1.ListDaemonsResponse
 	(*GetIdentityRequest)(nil),  // 2: gluster.servicemgr.v1.GetIdentityRequest
 	(*NodeIdentity)(nil),        // 3: gluster.servicemgr.v1.NodeIdentity
-	(*v1.RuntimeEntry)(nil),     // 4: gluster.common.v1.RuntimeEntry
+	(*JoinRequest)(nil),         // 4: gluster.servicemgr.v1.JoinRequest
+	(*JoinResponse)(nil),        // 5: gluster.servicemgr.v1.JoinResponse
+	(*LeaveRequest)(nil),        // 6: gluster.servicemgr.v1.LeaveRequest
+	(*LeaveResponse)(nil),       // 7: gluster.servicemgr.v1.LeaveResponse
+	(*v1.RuntimeEntry)(nil),     // 8: gluster.common.v1.RuntimeEntry
 }
 var file_gluster_servicemgr_v1_servicemgr_proto_depIdxs = []int32{
-	4, // 0: gluster.servicemgr.v1.ListDaemonsResponse.daemons:type_name -> gluster.common.v1.RuntimeEntry
-	0, // 1: gluster.servicemgr.v1.ServiceManager.ListDaemons:input_type -> gluster.servicemgr.v1.ListDaemonsRequest
-	2, // 2: gluster.servicemgr.v1.ServiceManager.GetIdentity:input_type -> gluster.servicemgr.v1.GetIdentityRequest
-	1, // 3: gluster.servicemgr.v1.ServiceManager.ListDaemons:output_type -> gluster.servicemgr.v1.ListDaemonsResponse
-	3, // 4: gluster.servicemgr.v1.ServiceManager.GetIdentity:output_type -> gluster.servicemgr.v1.NodeIdentity
-	3, // [3:5] is the sub-list for method output_type
-	1, // [1:3] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	8, // 0: gluster.servicemgr.v1.ListDaemonsResponse.daemons:type_name -> gluster.common.v1.RuntimeEntry
+	3, // 1: gluster.servicemgr.v1.JoinResponse.identity:type_name -> gluster.servicemgr.v1.NodeIdentity
+	0, // 2: gluster.servicemgr.v1.ServiceManager.ListDaemons:input_type -> gluster.servicemgr.v1.ListDaemonsRequest
+	2, // 3: gluster.servicemgr.v1.ServiceManager.GetIdentity:input_type -> gluster.servicemgr.v1.GetIdentityRequest
+	4, // 4: gluster.servicemgr.v1.ServiceManager.Join:input_type -> gluster.servicemgr.v1.JoinRequest
+	6, // 5: gluster.servicemgr.v1.ServiceManager.Leave:input_type -> gluster.servicemgr.v1.LeaveRequest
+	1, // 6: gluster.servicemgr.v1.ServiceManager.ListDaemons:output_type -> gluster.servicemgr.v1.ListDaemonsResponse
+	3, // 7: gluster.servicemgr.v1.ServiceManager.GetIdentity:output_type -> gluster.servicemgr.v1.NodeIdentity
+	5, // 8: gluster.servicemgr.v1.ServiceManager.Join:output_type -> gluster.servicemgr.v1.JoinResponse
+	7, // 9: gluster.servicemgr.v1.ServiceManager.Leave:output_type -> gluster.servicemgr.v1.LeaveResponse
+	6, // [6:10] is the sub-list for method output_type
+	2, // [2:6] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_gluster_servicemgr_v1_servicemgr_proto_init() }
@@ -293,7 +505,7 @@ func file_gluster_servicemgr_v1_servicemgr_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gluster_servicemgr_v1_servicemgr_proto_rawDesc), len(file_gluster_servicemgr_v1_servicemgr_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

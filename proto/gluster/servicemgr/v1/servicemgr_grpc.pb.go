@@ -24,6 +24,8 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	ServiceManager_ListDaemons_FullMethodName = "/gluster.servicemgr.v1.ServiceManager/ListDaemons"
 	ServiceManager_GetIdentity_FullMethodName = "/gluster.servicemgr.v1.ServiceManager/GetIdentity"
+	ServiceManager_Join_FullMethodName        = "/gluster.servicemgr.v1.ServiceManager/Join"
+	ServiceManager_Leave_FullMethodName       = "/gluster.servicemgr.v1.ServiceManager/Leave"
 )
 
 // ServiceManagerClient is the client API for ServiceManager service.
@@ -36,6 +38,10 @@ type ServiceManagerClient interface {
 	ListDaemons(ctx context.Context, in *ListDaemonsRequest, opts ...grpc.CallOption) (*ListDaemonsResponse, error)
 	// GetIdentity returns the node's identity.
 	GetIdentity(ctx context.Context, in *GetIdentityRequest, opts ...grpc.CallOption) (*NodeIdentity, error)
+	// Join makes the node a member of a cluster; refused if it belongs to another.
+	Join(ctx context.Context, in *JoinRequest, opts ...grpc.CallOption) (*JoinResponse, error)
+	// Leave ends the node's membership of its cluster.
+	Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*LeaveResponse, error)
 }
 
 type serviceManagerClient struct {
@@ -66,6 +72,26 @@ func (c *serviceManagerClient) GetIdentity(ctx context.Context, in *GetIdentityR
 	return out, nil
 }
 
+func (c *serviceManagerClient) Join(ctx context.Context, in *JoinRequest, opts ...grpc.CallOption) (*JoinResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JoinResponse)
+	err := c.cc.Invoke(ctx, ServiceManager_Join_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serviceManagerClient) Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*LeaveResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LeaveResponse)
+	err := c.cc.Invoke(ctx, ServiceManager_Leave_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ServiceManagerServer is the server API for ServiceManager service.
 // All implementations must embed UnimplementedServiceManagerServer
 // for forward compatibility.
@@ -76,6 +102,10 @@ type ServiceManagerServer interface {
 	ListDaemons(context.Context, *ListDaemonsRequest) (*ListDaemonsResponse, error)
 	// GetIdentity returns the node's identity.
 	GetIdentity(context.Context, *GetIdentityRequest) (*NodeIdentity, error)
+	// Join makes the node a member of a cluster; refused if it belongs to another.
+	Join(context.Context, *JoinRequest) (*JoinResponse, error)
+	// Leave ends the node's membership of its cluster.
+	Leave(context.Context, *LeaveRequest) (*LeaveResponse, error)
 	mustEmbedUnimplementedServiceManagerServer()
 }
 
@@ -91,6 +121,12 @@ func (UnimplementedServiceManagerServer) ListDaemons(context.Context, *ListDaemo
 }
 func (UnimplementedServiceManagerServer) GetIdentity(context.Context, *GetIdentityRequest) (*NodeIdentity, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetIdentity not implemented")
+}
+func (UnimplementedServiceManagerServer) Join(context.Context, *JoinRequest) (*JoinResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Join not implemented")
+}
+func (UnimplementedServiceManagerServer) Leave(context.Context, *LeaveRequest) (*LeaveResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Leave not implemented")
 }
 func (UnimplementedServiceManagerServer) mustEmbedUnimplementedServiceManagerServer() {}
 func (UnimplementedServiceManagerServer) testEmbeddedByValue()                        {}
@@ -149,6 +185,42 @@ func _ServiceManager_GetIdentity_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ServiceManager_Join_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JoinRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceManagerServer).Join(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceManager_Join_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceManagerServer).Join(ctx, req.(*JoinRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServiceManager_Leave_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LeaveRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceManagerServer).Leave(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceManager_Leave_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceManagerServer).Leave(ctx, req.(*LeaveRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ServiceManager_ServiceDesc is the grpc.ServiceDesc for ServiceManager service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -163,6 +235,14 @@ var ServiceManager_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetIdentity",
 			Handler:    _ServiceManager_GetIdentity_Handler,
+		},
+		{
+			MethodName: "Join",
+			Handler:    _ServiceManager_Join_Handler,
+		},
+		{
+			MethodName: "Leave",
+			Handler:    _ServiceManager_Leave_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
