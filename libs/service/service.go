@@ -23,6 +23,8 @@ import (
 type Options struct {
 	// Name is the service name in the catalog ("store").
 	Name string
+	// ID is the instance id in the catalog; empty means "<name>-<host>-<port>".
+	ID string
 	// Listener is where gRPC is served.
 	Listener net.Listener
 	// Advertise is the host registered in the catalog; empty uses the listener's host.
@@ -59,7 +61,7 @@ func Run(ctx context.Context, o Options) error {
 	go func() { serveErr <- o.Server.Serve(o.Listener) }()
 	o.Server.Health().SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 
-	reg := discovery.Registration{Service: o.Name, Address: host, Port: port, CheckInterval: o.CheckInterval, Meta: o.Meta}.WithDefaults()
+	reg := discovery.Registration{Service: o.Name, ID: o.ID, Address: host, Port: port, CheckInterval: o.CheckInterval, Meta: o.Meta}.WithDefaults()
 	if o.Registry != nil {
 		if err := o.Registry.Register(ctx, reg); err != nil {
 			// Consul may come later; the service still serves and retries.
