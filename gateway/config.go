@@ -15,6 +15,8 @@ type Config struct {
 	Listen string
 	// StoreTarget is the gRPC target of the store ("consul:///store" or "host:port").
 	StoreTarget string
+	// PeerTarget is the gRPC target of the peer service.
+	PeerTarget string
 	// RequestTimeout bounds each proxied call that has no deadline of its own.
 	RequestTimeout time.Duration
 }
@@ -24,6 +26,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.RegisterCommon(fs)
 	config.String(fs, &c.Listen, "listen", "127.0.0.1:24008", "REST listen address")
 	config.String(fs, &c.StoreTarget, "store-target", "consul:///store", "gRPC target of the store service")
+	config.String(fs, &c.PeerTarget, "peer-target", "consul:///peer", "gRPC target of the peer service")
 	config.Duration(fs, &c.RequestTimeout, "request-timeout", 60*time.Second, "deadline of proxied calls")
 }
 
@@ -32,8 +35,8 @@ func (c *Config) Validate() error {
 	if err := c.Common.Validate(); err != nil {
 		return err
 	}
-	if c.Listen == "" || c.StoreTarget == "" {
-		return fmt.Errorf("listen and store-target must be set")
+	if c.Listen == "" || c.StoreTarget == "" || c.PeerTarget == "" {
+		return fmt.Errorf("listen, store-target and peer-target must be set")
 	}
 	return nil
 }

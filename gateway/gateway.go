@@ -25,6 +25,7 @@ import (
 
 	orchestratorv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/orchestrator/v1"
 	peerv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/peer/v1"
+	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/gateway/openapi"
@@ -60,13 +61,18 @@ func New(cfg Config, logger *zap.Logger) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	storeConn, err := grpcx.Dial(cfg.StoreTarget, grpcx.WithConsulResolver(kv.API(), logger.Named("resolver")))
+	resolver := grpcx.WithConsulResolver(kv.API(), logger.Named("resolver"))
+	storeConn, err := grpcx.Dial(cfg.StoreTarget, resolver)
 	if err != nil {
 		return nil, fmt.Errorf("dial store at %s: %w", cfg.StoreTarget, err)
 	}
+	peerConn, err := grpcx.Dial(cfg.PeerTarget, resolver)
+	if err != nil {
+		return nil, fmt.Errorf("dial peer service at %s: %w", cfg.PeerTarget, err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	g := &Gateway{cfg: cfg, log: logger, kv: kv, conns: map[string]*grpc.ClientConn{"store": storeConn}, reg: reg, metrics: newHTTPMetrics(reg)}
+	g := &Gateway{cfg: cfg, log: logger, kv: kv, conns: map[string]*grpc.ClientConn{"store": storeConn, "peer": peerConn}, reg: reg, metrics: newHTTPMetrics(reg)}
 
 	mux := runtime.NewServeMux(
 		runtime.WithErrorHandler(writeError),
@@ -91,7 +97,11 @@ func New(cfg Config, logger *zap.Logger) (*Gateway, error) {
 	if err := storev1.RegisterClusterServiceHandlerClient(ctx, mux, storev1.NewClusterServiceClient(storeConn)); err != nil {
 		return nil, err
 	}
-	if err := peerv1.RegisterPeerServiceHandlerServer(ctx, mux, reads); err != nil {
+	peers := peerv1.NewPeerServiceClient(peerConn)
+	if err := peerv1.RegisterPeerServiceHandlerClient(ctx, mux, peers); err != nil {
+		return nil, err
+	}
+	if err := servicemgrv1.RegisterServiceManagerHandlerServer(ctx, mux, &nodeProxy{peers: peers, consul: kv.API()}); err != nil {
 		return nil, err
 	}
 	if err := orchestratorv1.RegisterVolumeServiceHandlerServer(ctx, mux, reads); err != nil {

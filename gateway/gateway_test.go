@@ -17,6 +17,7 @@ import (
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/testutil"
+	"github.com/glusterd-ng/glusterd-ng/services/peer"
 	"github.com/glusterd-ng/glusterd-ng/services/store"
 )
 
@@ -33,10 +34,19 @@ type env struct {
 // start runs a real store and a gateway in front of it, both against c.
 func start(t *testing.T, c *testutil.Consul) *env {
 	s, conn := store.TestServer(t, c.HTTPAddr, nil)
+	pcfg := peer.DefaultConfig()
+	pcfg.ConsulAddr, pcfg.Listen, pcfg.StoreTarget, pcfg.Register = c.HTTPAddr, "127.0.0.1:0", s.Addr(), false
+	ps, err := peer.New(pcfg, zaptest.NewLogger(t), nil)
+	require.NoError(t, err)
+	pctx, pcancel := context.WithCancel(context.Background())
+	pdone := make(chan struct{})
+	go func() { defer close(pdone); _ = ps.Run(pctx) }()
+	t.Cleanup(func() { pcancel(); <-pdone })
 	cfg := DefaultConfig()
 	cfg.ConsulAddr = c.HTTPAddr
 	cfg.Listen = "127.0.0.1:0"
 	cfg.StoreTarget = s.Addr()
+	cfg.PeerTarget = ps.Addr()
 	cfg.RequestTimeout = 20 * time.Second
 	g, err := New(cfg, zaptest.NewLogger(t))
 	require.NoError(t, err)
@@ -162,10 +172,11 @@ func TestClusterAndReadRoutes(t *testing.T) {
 	for _, p := range []string{peerID, "node1"} {
 		resp, body = do(t, "GET", e.base+"/v1/peers/"+p, "")
 		require.Equal(t, 200, resp.StatusCode, string(body))
-		var peer map[string]any
-		require.NoError(t, json.Unmarshal(body, &peer))
-		require.Equal(t, []any{"127.1.1.1"}, peer["addresses"])
-		require.Equal(t, peerID, peer["id"])
+		var got map[string]any
+		require.NoError(t, json.Unmarshal(body, &got))
+		require.Equal(t, []any{"127.1.1.1"}, got["addresses"])
+		require.Equal(t, peerID, got["id"])
+		require.Equal(t, "DISCONNECTED", got["state"], "no servicemgr of that node is up")
 	}
 	resp, body = do(t, "GET", e.base+"/v1/peers", "")
 	require.Equal(t, 200, resp.StatusCode)
@@ -188,6 +199,10 @@ func TestErrorMapping(t *testing.T) {
 	requireError(t, resp, body, 404, 5, "no route")
 	resp, body = do(t, "POST", e.base+"/v1/volumes", `{"name":"gv1"}`)
 	requireError(t, resp, body, 501, 12, "")
+	resp, body = do(t, "POST", e.base+"/v1/peers", `{"address":"bad host!"}`)
+	requireError(t, resp, body, 400, 3, "neither an IP address nor a valid host name")
+	resp, body = do(t, "DELETE", e.base+"/v1/peers/ghost", "")
+	requireError(t, resp, body, 404, 5, "peer ghost not found")
 }
 
 func TestConsulDownIs503(t *testing.T) {

@@ -8,17 +8,14 @@ import (
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	orchestratorv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/orchestrator/v1"
-	peerv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/peer/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 )
 
-// storeReads serves the read routes of peers and volumes straight from the
-// store until the peer service and the orchestrator own them; their write
-// routes answer 501 until then.
+// storeReads serves the read routes of volumes straight from the store
+// until the orchestrator owns them; the write routes answer 501 until then.
 type storeReads struct {
-	peerv1.UnimplementedPeerServiceServer
 	orchestratorv1.UnimplementedVolumeServiceServer
 	store storev1.StoreServiceClient
 }
@@ -29,34 +26,6 @@ func (s *storeReads) list(ctx context.Context, kind storev1.Kind) ([]*storev1.Re
 		return nil, err
 	}
 	return resp.Resources, nil
-}
-
-func (s *storeReads) ListPeers(ctx context.Context, _ *peerv1.ListPeersRequest) (*peerv1.ListPeersResponse, error) {
-	rs, err := s.list(ctx, storev1.Kind_PEER)
-	if err != nil {
-		return nil, err
-	}
-	out := &peerv1.ListPeersResponse{Peers: []*commonv1.Peer{}}
-	for _, r := range rs {
-		out.Peers = append(out.Peers, r.GetPeer())
-	}
-	return out, nil
-}
-
-func (s *storeReads) GetPeer(ctx context.Context, req *peerv1.GetPeerRequest) (*commonv1.Peer, error) {
-	if req.GetPeer() == "" {
-		return nil, errs.ToStatus(errs.InvalidField("peer", "must not be empty")).Err()
-	}
-	rs, err := s.list(ctx, storev1.Kind_PEER)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rs {
-		if p := r.GetPeer(); p.Id == req.Peer || p.Name == req.Peer {
-			return p, nil
-		}
-	}
-	return nil, status.Errorf(codes.NotFound, "peer %s not found", req.Peer)
 }
 
 func (s *storeReads) ListVolumes(ctx context.Context, _ *orchestratorv1.ListVolumesRequest) (*orchestratorv1.ListVolumesResponse, error) {

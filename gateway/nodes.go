@@ -1,0 +1,54 @@
+package gateway
+
+import (
+	"context"
+	"net"
+	"strconv"
+
+	"github.com/hashicorp/consul/api"
+
+	peerv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/peer/v1"
+	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
+)
+
+// nodeProxy serves the per-node routes (/v1/peers/{peer}/daemons) by finding
+// that node's service manager in Consul's catalog and asking it.
+type nodeProxy struct {
+	servicemgrv1.UnimplementedServiceManagerServer
+	peers  peerv1.PeerServiceClient
+	consul *api.Client
+}
+
+// nodeAddr resolves a peer (id, name or address) to its service manager's address.
+func (n *nodeProxy) nodeAddr(ctx context.Context, ref string) (string, error) {
+	p, err := n.peers.GetPeer(ctx, &peerv1.GetPeerRequest{Peer: ref})
+	if err != nil {
+		return "", err
+	}
+	entries, _, err := n.consul.Health().Service("servicemgr", "", true, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return "", errs.ToStatus(errs.Wrap(errs.Unavailable, err, "cannot read node services from Consul")).Err()
+	}
+	for _, e := range entries {
+		if e.Service.Meta["node_id"] == p.Id {
+			return net.JoinHostPort(e.Service.Address, strconv.Itoa(e.Service.Port)), nil
+		}
+	}
+	return "", errs.ToStatus(errs.New(errs.Unavailable, "peer %s is disconnected: its servicemgr is not up", p.Name)).Err()
+}
+
+func (n *nodeProxy) ListDaemons(ctx context.Context, req *servicemgrv1.ListDaemonsRequest) (*servicemgrv1.ListDaemonsResponse, error) {
+	addr, err := n.nodeAddr(ctx, req.GetPeer())
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpcx.Dial(addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return servicemgrv1.NewServiceManagerClient(conn).ListDaemons(ctx, req)
+}
