@@ -12,7 +12,8 @@ BUF_CACHED    := $(CACHE_DIR)/buf-$(BUF_VERSION)/buf
 STATE         ?= $(CURDIR)/.run
 NODES         ?= 1
 TESTFLAGS     ?= -race -count=1 -timeout 20m
-COMMANDS      := ./services/store/cmd/stored ./gateway/cmd/gatewayd ./deploy/devcluster
+COMMANDS      := ./services/store/cmd/stored ./services/peer/cmd/peerd ./services/servicemgr/cmd/servicemgrd \
+                 ./gateway/cmd/gatewayd ./deploy/devcluster $(wildcard ./cli/gdctl)
 
 .PHONY: help
 help: ## list the targets

@@ -39,15 +39,16 @@ func main() {
 		consulPort = flag.Int("consul-port", 8500, "Consul HTTP port on 127.0.0.1")
 		restAddr   = flag.String("rest", "127.0.0.1:24008", "REST gateway address")
 		storeAddr  = flag.String("store", "127.0.0.1:24011", "store gRPC address")
+		peerAddr   = flag.String("peer", "127.0.0.1:24010", "peer service gRPC address")
 	)
 	flag.Parse()
-	if err := run(*bin, *state, *nodes, *consulPort, *restAddr, *storeAddr); err != nil {
+	if err := run(*bin, *state, *nodes, *consulPort, *restAddr, *storeAddr, *peerAddr); err != nil {
 		fmt.Fprintln(os.Stderr, "devcluster:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, state string, nodes, consulPort int, restAddr, storeAddr string) error {
+func run(bin, state string, nodes, consulPort int, restAddr, storeAddr, peerAddr string) error {
 	var err error
 	if bin, err = filepath.Abs(bin); err != nil {
 		return err
@@ -72,7 +73,11 @@ func run(bin, state string, nodes, consulPort int, restAddr, storeAddr string) e
 		return fmt.Errorf("another devcluster is using %s", state)
 	}
 	consulAddr := fmt.Sprintf("127.0.0.1:%d", consulPort)
-	for _, a := range []string{consulAddr, restAddr, storeAddr} {
+	addrs := []string{consulAddr, restAddr, storeAddr, peerAddr}
+	for i := 1; i <= nodes; i++ {
+		addrs = append(addrs, nodeAddr(i))
+	}
+	for _, a := range addrs {
 		if l, err := net.Listen("tcp", a); err != nil {
 			return fmt.Errorf("%s is in use (is another cluster or glusterd running?): %w", a, err)
 		} else {
@@ -102,6 +107,18 @@ ui_config { enabled = true }`, consulPort)
 	if err := c.start("stored", append(common, "--listen="+storeAddr)...); err != nil {
 		return err
 	}
+	fmt.Println("starting peer service")
+	if err := c.start("peerd", append(common, "--listen="+peerAddr)...); err != nil {
+		return err
+	}
+	for i := 1; i <= nodes; i++ {
+		name := fmt.Sprintf("node%d", i)
+		fmt.Printf("starting storage node %s on %s\n", name, nodeAddr(i))
+		if err := c.startAs("servicemgrd-"+name, "servicemgrd", append(common, "--listen="+nodeAddr(i),
+			"--state-dir="+filepath.Join(state, "nodes", name), "--name="+name)...); err != nil {
+			return err
+		}
+	}
 	fmt.Println("starting gateway")
 	if err := c.start("gatewayd", append(common, "--listen="+restAddr)...); err != nil {
 		return err
@@ -115,11 +132,14 @@ glusterd-ng is running; state is kept in %s
   REST API   http://%[2]s        curl -s http://%[2]s/v1/cluster
   OpenAPI    http://%[2]s/openapi.json
   Consul     http://%[3]s        consul kv get -recurse glusterd-ng/
-  logs       %[4]s/{consul,stored,gatewayd}.log
+  logs       %[4]s/
 `, state, restAddr, consulAddr, logs)
-	if nodes > 1 {
-		fmt.Printf("  note: the per-node services (servicemgr, portmap) do not exist yet, so -nodes=%d runs no storage node processes\n", nodes)
+	fmt.Printf("  nodes      %d storage node(s) on 127.1.1.1..%d (servicemgr on port 24013; portmap arrives with the GlusterFS RPC work)\n", nodes, nodes)
+	fmt.Printf("\nBuild the pool:  %s peer probe 127.1.1.1", filepath.Join(bin, "gdctl"))
+	for i := 2; i <= nodes; i++ {
+		fmt.Printf(" && %s peer probe 127.1.1.%d", filepath.Join(bin, "gdctl"), i)
 	}
+	fmt.Printf("\nThen:            %s pool list\n\n", filepath.Join(bin, "gdctl"))
 	fmt.Println("Ctrl-C stops everything.")
 	select {
 	case <-ctx.Done():
@@ -130,14 +150,20 @@ glusterd-ng is running; state is kept in %s
 	}
 }
 
+// nodeAddr is storage node i's servicemgr address.
+func nodeAddr(i int) string { return fmt.Sprintf("127.1.1.%d:24013", i) }
+
 // start runs bin/name in its own process group (so Ctrl-C reaches only
 // devcluster, which then stops the services in order), logging to a file.
-func (c *cluster) start(name string, args ...string) error {
+func (c *cluster) start(name string, args ...string) error { return c.startAs(name, name, args...) }
+
+// startAs is start with a process name that differs from the binary's.
+func (c *cluster) startAs(name, binary string, args ...string) error {
 	logf, err := os.OpenFile(filepath.Join(c.state, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(c.bin, name), args...)
+	cmd := exec.Command(filepath.Join(c.bin, binary), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
