@@ -6,47 +6,49 @@ import (
 	"strconv"
 
 	"github.com/hashicorp/consul/api"
+	"google.golang.org/grpc"
 
 	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
+	"github.com/glusterd-ng/glusterd-ng/services/peer/internal/pool"
 )
 
-// grpcNodes talks to nodes' service managers over gRPC.
+// grpcNodes connects to nodes' service managers over gRPC.
 type grpcNodes struct{}
 
-func (grpcNodes) call(ctx context.Context, addr string, fn func(servicemgrv1.ServiceManagerClient) error) error {
+// Dial connects to the service manager at addr; the connection is made on first use.
+func (grpcNodes) Dial(addr string) (pool.Node, error) {
 	conn, err := grpcx.Dial(addr)
 	if err != nil {
-		return errs.Wrap(errs.Invalid, err, "cannot dial %s", addr)
+		return nil, err
 	}
-	defer conn.Close()
-	return errs.FromStatus(fn(servicemgrv1.NewServiceManagerClient(conn)))
+	return &grpcNode{conn: conn, c: servicemgrv1.NewServiceManagerClient(conn)}, nil
 }
 
-func (n grpcNodes) Identity(ctx context.Context, addr string) (*servicemgrv1.NodeIdentity, error) {
-	var id *servicemgrv1.NodeIdentity
-	err := n.call(ctx, addr, func(c servicemgrv1.ServiceManagerClient) (err error) {
-		id, err = c.GetIdentity(ctx, &servicemgrv1.GetIdentityRequest{})
-		return err
-	})
-	return id, err
+// grpcNode is one connection to a node's service manager.
+type grpcNode struct {
+	conn *grpc.ClientConn
+	c    servicemgrv1.ServiceManagerClient
 }
 
-func (n grpcNodes) Join(ctx context.Context, addr, clusterID, peerID string) error {
-	return n.call(ctx, addr, func(c servicemgrv1.ServiceManagerClient) error {
-		_, err := c.Join(ctx, &servicemgrv1.JoinRequest{ClusterId: clusterID, PeerId: peerID})
-		return err
-	})
+func (n *grpcNode) Identity(ctx context.Context) (*servicemgrv1.NodeIdentity, error) {
+	id, err := n.c.GetIdentity(ctx, &servicemgrv1.GetIdentityRequest{})
+	return id, errs.FromStatus(err)
 }
 
-func (n grpcNodes) Leave(ctx context.Context, addr, clusterID string) error {
-	return n.call(ctx, addr, func(c servicemgrv1.ServiceManagerClient) error {
-		_, err := c.Leave(ctx, &servicemgrv1.LeaveRequest{ClusterId: clusterID})
-		return err
-	})
+func (n *grpcNode) Join(ctx context.Context, clusterID, peerID string) error {
+	_, err := n.c.Join(ctx, &servicemgrv1.JoinRequest{ClusterId: clusterID, PeerId: peerID})
+	return errs.FromStatus(err)
 }
+
+func (n *grpcNode) Leave(ctx context.Context, clusterID string) error {
+	_, err := n.c.Leave(ctx, &servicemgrv1.LeaveRequest{ClusterId: clusterID})
+	return errs.FromStatus(err)
+}
+
+func (n *grpcNode) Close() error { return n.conn.Close() }
 
 // consulHealth reads which nodes are up from Consul's health of their
 // service managers (service "servicemgr", node id in the service meta).

@@ -18,6 +18,9 @@ func main() {
 	n := flag.Int("n", 2000, "operations per measurement")
 	writes := flag.Int("watch-writes", 200, "writes per watch fan-out measurement")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the bench process (client and store) here")
+	only := flag.String("only", "store,peer", "comma-separated sections to run: store, peer")
+	binDir := flag.String("bin", "bin", "directory with the built service binaries")
+	peerNs := flag.String("peer-n", "3,10,30,100", "pool sizes for the peer benchmark")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -26,17 +29,30 @@ func main() {
 		}
 	}
 	ctx := context.Background()
-	section, err := storeBench(ctx, *n, *writes)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		pprof.StopCPUProfile()
-		os.Exit(1)
+	sections := map[string]func() (string, error){
+		"store": func() (string, error) { return storeBench(ctx, *n, *writes) },
+		"peer":  func() (string, error) { return peerSection(ctx, *binDir, *peerNs) },
 	}
-	fmt.Print(section)
-	if err := writeSection(*out, "store", section); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+	for _, name := range strings.Split(*only, ",") {
+		run, ok := sections[strings.TrimSpace(name)]
+		if !ok {
+			fail(fmt.Errorf("unknown section %q", name))
+		}
+		section, err := run()
+		if err != nil {
+			fail(fmt.Errorf("%s: %w", name, err))
+		}
+		fmt.Print(section)
+		if err := writeSection(*out, strings.TrimSpace(name), section); err != nil {
+			fail(err)
+		}
 	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	pprof.StopCPUProfile()
+	os.Exit(1)
 }
 
 // machine describes where the numbers come from.

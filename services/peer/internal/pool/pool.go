@@ -29,17 +29,25 @@ const APIVersion = 1
 // Store is what the pool needs of the store.
 type Store interface {
 	Cluster(ctx context.Context) (*commonv1.Cluster, error)
+	Peer(ctx context.Context, id string) (*commonv1.Peer, error)
 	Peers(ctx context.Context) ([]*commonv1.Peer, error)
 	CreatePeer(ctx context.Context, p *commonv1.Peer) (*commonv1.Peer, error)
 	DeletePeer(ctx context.Context, id string, version uint64) error
 	Volumes(ctx context.Context) ([]*commonv1.Volume, error)
 }
 
-// Nodes talks to a node's service manager at an address ("host:port").
+// Nodes connects to nodes' service managers.
 type Nodes interface {
-	Identity(ctx context.Context, addr string) (*servicemgrv1.NodeIdentity, error)
-	Join(ctx context.Context, addr, clusterID, peerID string) error
-	Leave(ctx context.Context, addr, clusterID string) error
+	// Dial connects to the service manager at addr ("host:port").
+	Dial(addr string) (Node, error)
+}
+
+// Node is a connection to one node's service manager.
+type Node interface {
+	Identity(ctx context.Context) (*servicemgrv1.NodeIdentity, error)
+	Join(ctx context.Context, clusterID, peerID string) error
+	Leave(ctx context.Context, clusterID string) error
+	Close() error
 }
 
 // Health says which nodes' service managers are up, by node id, and where.
@@ -184,9 +192,14 @@ func (p *Pool) Add(ctx context.Context, address string, labels map[string]string
 	if err != nil {
 		return nil, err
 	}
+	node, err := p.cfg.Nodes.Dial(hostPort)
+	if err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "cannot dial %s", hostPort)
+	}
+	defer node.Close()
 	dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
 	defer cancel()
-	ident, err := p.cfg.Nodes.Identity(dctx, hostPort)
+	ident, err := node.Identity(dctx)
 	if err != nil {
 		return nil, errs.Wrap(errs.Unavailable, err, "node at %s is unreachable: its servicemgr did not answer within %s (%s)", hostPort, p.cfg.DialTimeout, short(err))
 	}
@@ -196,27 +209,20 @@ func (p *Pool) Add(ctx context.Context, address string, labels map[string]string
 	case ident.ClusterId != "" && ident.ClusterId != cluster.Id:
 		return nil, errs.New(errs.Precondition, "node %s at %s already belongs to another cluster (%s); detach it there first", ident.NodeId, hostPort, ident.ClusterId)
 	}
-	peers, err := p.cfg.Store.Peers(ctx)
-	if err != nil {
+	if existing, err := p.cfg.Store.Peer(ctx, ident.NodeId); err == nil {
+		if err := node.Join(dctx, cluster.Id, ident.NodeId); err != nil {
+			return nil, err
+		}
+		existing.State = commonv1.PeerState_CONNECTED
+		return existing, nil
+	} else if !errs.Is(err, errs.NotFound) {
 		return nil, err
-	}
-	for _, peer := range peers {
-		if peer.Id == ident.NodeId {
-			if err := p.cfg.Nodes.Join(dctx, hostPort, cluster.Id, ident.NodeId); err != nil {
-				return nil, err
-			}
-			peer.State = commonv1.PeerState_CONNECTED
-			return peer, nil
-		}
-		if slices.Contains(peer.Addresses, host) {
-			return nil, errs.New(errs.AlreadyExists, "address %s already belongs to peer %s (%s), a different node; detach that one first", host, peer.Name, peer.Id)
-		}
 	}
 	// The node records its membership first: if the record cannot be
 	// written it leaves again; if this service dies in between, the node
 	// belongs to this cluster without a record, and adding it again (or the
 	// node's own check at start) puts that right.
-	if err := p.cfg.Nodes.Join(dctx, hostPort, cluster.Id, ident.NodeId); err != nil {
+	if err := node.Join(dctx, cluster.Id, ident.NodeId); err != nil {
 		return nil, err
 	}
 	addrs := []string{host}
@@ -231,7 +237,7 @@ func (p *Pool) Add(ctx context.Context, address string, labels map[string]string
 		return p.Get(ctx, ident.NodeId)
 	}
 	if err != nil {
-		if lerr := p.cfg.Nodes.Leave(context.WithoutCancel(ctx), hostPort, cluster.Id); lerr != nil {
+		if lerr := node.Leave(context.WithoutCancel(ctx), cluster.Id); lerr != nil {
 			p.log.Warn("undoing the node's join failed", log.Node(ident.NodeId), log.Err(lerr))
 		}
 		return nil, err
@@ -285,9 +291,7 @@ func (p *Pool) Remove(ctx context.Context, ref string, force bool) error {
 		return err
 	}
 	if addr, ok := up[peer.Id]; ok {
-		dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
-		err := p.cfg.Nodes.Leave(dctx, addr, cluster.Id)
-		cancel()
+		err := p.leave(ctx, addr, cluster.Id)
 		if err != nil && !force {
 			return errs.Wrap(errs.Unavailable, err, "peer %s is up but did not take the detach (%s); retry, or use force", peer.Name, short(err))
 		}
@@ -297,6 +301,18 @@ func (p *Pool) Remove(ctx context.Context, ref string, force bool) error {
 	}
 	p.log.Info("peer removed", log.Peer(peer.Id), zap.String("name", peer.Name))
 	return nil
+}
+
+// leave tells the node at addr to leave the cluster.
+func (p *Pool) leave(ctx context.Context, addr, clusterID string) error {
+	node, err := p.cfg.Nodes.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
+	defer cancel()
+	return node.Leave(ctx, clusterID)
 }
 
 // short is the first line of an error, for messages.
