@@ -51,6 +51,9 @@ func (c *ConsulRegistry) Register(ctx context.Context, r Registration) error {
 			Interval:                       r.CheckInterval.String(),
 			Timeout:                        r.CheckTimeout.String(),
 			DeregisterCriticalServiceAfter: r.DeregisterAfter.String(),
+			// Instances register once they serve, so they start passing
+			// rather than critical until the first check runs.
+			Status: api.HealthPassing,
 		},
 	}
 	opts := api.ServiceRegisterOpts{}.WithContext(ctx)
