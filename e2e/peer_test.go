@@ -185,3 +185,45 @@ func TestDuplicateNodeIDRefused(t *testing.T) {
 	require.Error(t, err, "the second node with the same id must not start")
 	require.Contains(t, log, "node id "+nodeID(t, first)+" is already in use by the node \\\"node1\\\" at 127.1.1.1")
 }
+
+func TestGdctlPeerCommands(t *testing.T) {
+	c := framework.Start(t, 2)
+	ctx := t.Context()
+	for _, n := range c.Nodes {
+		testutil.Await(t, 20*time.Second, func() bool {
+			out, _, code := c.Gdctl(ctx, "peer", "probe", n.Addr)
+			return code == 0 && strings.Contains(out, "peer probe: success")
+		}, "gdctl peer probe %s", n.Addr)
+	}
+	out, errOut, code := c.Gdctl(ctx, "pool", "list")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "127.1.1.1")
+	require.Contains(t, out, "127.1.1.2")
+	require.Contains(t, out, "Connected")
+
+	out, errOut, code = c.Gdctl(ctx, "peer", "status")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "Number of Peers: 2")
+	require.Contains(t, out, "State: Peer in Cluster (Connected)")
+
+	out, _, code = c.Gdctl(ctx, "--json", "pool", "list")
+	require.Equal(t, 0, code)
+	var list []peerJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &list), out)
+	require.Len(t, list, 2)
+
+	_, errOut, code = c.Gdctl(ctx, "peer", "probe", "127.1.1.250:24999")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "peer probe: failed: node at 127.1.1.250:24999 is unreachable")
+	_, errOut, code = c.Gdctl(ctx, "peer", "detach", "nosuchpeer")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "not found")
+	_, _, code = c.Gdctl(ctx, "peer", "probe")
+	require.Equal(t, 2, code, "usage error")
+
+	out, errOut, code = c.Gdctl(ctx, "peer", "detach", "127.1.1.2")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "peer detach: success")
+	out, _, _ = c.Gdctl(ctx, "volume", "list")
+	require.Contains(t, out, "No volumes present in cluster")
+}
