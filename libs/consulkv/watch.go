@@ -29,11 +29,14 @@ func (c *Client) WatchPrefix(ctx context.Context, prefix string, fn WatchFunc, o
 		// After a failure, read without blocking first: a Consul that came
 		// back with less data has a lower index, and a blocking query for
 		// our old index would sit out its whole wait time before saying so.
-		wait := index
-		if attempt > 0 {
-			wait = 0
+		// That read is also consistent: a Consul server that has just
+		// restarted may answer default reads while it is still replaying its
+		// log, with an index that looks like lost data but is not.
+		q := &api.QueryOptions{WaitIndex: index, WaitTime: c.waitTime}
+		if attempt > 0 || index == 0 {
+			q = &api.QueryOptions{RequireConsistent: true}
 		}
-		entries, newIndex, err := c.list(ctx, prefix, &api.QueryOptions{WaitIndex: wait, WaitTime: c.waitTime})
+		entries, newIndex, err := c.list(ctx, prefix, q)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
