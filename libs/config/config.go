@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/log"
 )
 
 // EnvName returns the environment variable for a flag name.
@@ -78,6 +80,9 @@ func (c *Common) RegisterCommon(fs *flag.FlagSet) {
 	Bool(fs, &c.Register, "register", true, "register the service in Consul's catalog")
 	Duration(fs, &c.CheckInterval, "check-interval", 5*time.Second, "interval of Consul's gRPC health check")
 }
+
+// LogConfig is the logging part of the settings.
+func (c *Common) LogConfig() log.Config { return log.Config{Level: c.LogLevel, Format: c.LogFormat} }
 
 // Validate checks the shared settings.
 func (c *Common) Validate() error {

@@ -2,39 +2,16 @@
 package main
 
 import (
-	"context"
-	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 
-	"github.com/glusterd-ng/glusterd-ng/libs/log"
+	"github.com/glusterd-ng/glusterd-ng/libs/service"
 	"github.com/glusterd-ng/glusterd-ng/services/servicemgr"
 )
 
 func main() {
 	var cfg servicemgr.Config
-	cfg.RegisterFlags(flag.CommandLine)
-	flag.Parse()
-	logger, err := log.New(log.Config{Level: cfg.LogLevel, Format: cfg.LogFormat})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "servicemgrd:", err)
-		os.Exit(2)
-	}
-	logger = logger.Named("servicemgr")
-	s, err := servicemgr.New(cfg, logger, prometheus.DefaultRegisterer)
-	if err != nil {
-		logger.Error("cannot start", log.Err(err))
-		os.Exit(1)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := s.Run(ctx); err != nil && ctx.Err() == nil {
-		logger.Error("stopped with error", log.Err(err))
-		fmt.Fprintln(os.Stderr, "servicemgrd:", err)
-		os.Exit(1)
-	}
+	service.Main("servicemgr", &cfg, func(logger *zap.Logger) (service.Runner, error) {
+		return servicemgr.New(cfg, logger, prometheus.DefaultRegisterer)
+	})
 }
