@@ -146,3 +146,58 @@ func TestWatchReportsIndexReset(t *testing.T) {
 		t.Fatal("an index that went backwards was not reported as a reset")
 	}
 }
+
+func TestBatcherGroupsAndSeparatesResults(t *testing.T) {
+	c := newClient(t, shared.HTTPAddr)
+	b := NewBatcher(c, 1)
+	ctx := t.Context()
+	p := t.Name() + "/"
+	require.NoError(t, c.CAS(ctx, p+"taken", []byte("x"), 0))
+	var wg sync.WaitGroup
+	errsOut := make([]error, 40)
+	vers := make([]uint64, 40)
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := fmt.Sprintf("%sk%d", p, i)
+			if i%10 == 9 {
+				key = p + "taken" // a create that must fail, alone
+			}
+			es, _, err := b.Txn(ctx, []Op{SetCAS(key, []byte(fmt.Sprint(i)), 0)})
+			errsOut[i] = err
+			if err == nil {
+				require.Len(t, es, 1)
+				require.Equal(t, key, es[0].Key)
+				vers[i] = es[0].ModifyIndex
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errsOut {
+		if i%10 == 9 {
+			require.True(t, errs.Is(err, errs.Conflict), "create of an existing key refused: %v", err)
+			var te *TxnError
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, 0, te.OpIndex, "the refused op's index is relative to its own transaction")
+			continue
+		}
+		require.NoError(t, err)
+		e, _, err := c.Get(ctx, fmt.Sprintf("%sk%d", p, i))
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(i), string(e.Value))
+		require.Equal(t, e.ModifyIndex, vers[i])
+	}
+	// Two writers of one key never share a batch: one wins, one conflicts.
+	e, _, err := c.Get(ctx, p+"k0")
+	require.NoError(t, err)
+	res := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, _, err := b.Txn(ctx, []Op{SetCAS(p+"k0", []byte("new"), e.ModifyIndex)})
+			res <- err
+		}()
+	}
+	e1, e2 := <-res, <-res
+	require.True(t, (e1 == nil) != (e2 == nil), "exactly one wins: %v / %v", e1, e2)
+}

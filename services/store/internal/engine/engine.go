@@ -43,6 +43,9 @@ type Config struct {
 	MaxWatchQueue int
 	// FeedIdle is how long the change feed keeps running after the last watcher left.
 	FeedIdle time.Duration
+	// TxnInflight is how many Consul transactions may be in flight at once;
+	// writes arriving meanwhile are committed together.
+	TxnInflight int
 }
 
 // Store reads and writes resources in Consul KV.
@@ -53,6 +56,7 @@ type Store struct {
 	log    *zap.Logger
 	hub    *hub
 	gc     collector
+	batch  *consulkv.Batcher
 }
 
 // New returns a Store; call Run to start its change feed and housekeeping.
@@ -72,13 +76,16 @@ func New(cfg Config) (*Store, error) {
 	if cfg.MaxWatchQueue == 0 {
 		cfg.MaxWatchQueue = 10000
 	}
+	if cfg.TxnInflight == 0 {
+		cfg.TxnInflight = 2
+	}
 	if cfg.FeedIdle == 0 {
 		cfg.FeedIdle = 30 * time.Second
 	}
 	if cfg.ClusterName == "" {
 		cfg.ClusterName = "gluster"
 	}
-	s := &Store{cfg: cfg, kv: cfg.KV, layout: cfg.Layout, log: cfg.Logger}
+	s := &Store{cfg: cfg, kv: cfg.KV, layout: cfg.Layout, log: cfg.Logger, batch: consulkv.NewBatcher(cfg.KV, cfg.TxnInflight)}
 	s.hub = newHub(cfg.Layout, cfg.Logger.Named("watch"), cfg.MaxWatchQueue, cfg.FeedIdle,
 		func(ctx context.Context, fn consulkv.WatchFunc, onErr consulkv.ErrorFunc) {
 			s.kv.WatchPrefix(ctx, s.layout.Root(), fn, onErr)
@@ -401,7 +408,7 @@ func (s *Store) Apply(ctx context.Context, ops []*storev1.Operation) ([]*storev1
 	if len(all) > consulkv.MaxTxnOps {
 		return nil, 0, errs.New(errs.TooLarge, "these %d operations need %d Consul operations; one transaction allows %d", len(ops), len(all), consulkv.MaxTxnOps)
 	}
-	entries, index, err := s.kv.Txn(ctx, all)
+	entries, index, err := s.batch.Txn(ctx, all)
 	if err != nil {
 		var te *consulkv.TxnError
 		if errorAs(err, &te) && te.OpIndex < len(owner) {
