@@ -21,6 +21,7 @@ func main() {
 	only := flag.String("only", "store,peer", "comma-separated sections to run: store, peer")
 	binDir := flag.String("bin", "bin", "directory with the built service binaries")
 	peerNs := flag.String("peer-n", "3,10,30,100", "pool sizes for the peer benchmark")
+	glusterdNs := flag.String("glusterd-n", "3,10,30,100", "pool sizes for stock glusterd's peer probe (empty: skip)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -31,7 +32,7 @@ func main() {
 	ctx := context.Background()
 	sections := map[string]func() (string, error){
 		"store": func() (string, error) { return storeBench(ctx, *n, *writes) },
-		"peer":  func() (string, error) { return peerSection(ctx, *binDir, *peerNs) },
+		"peer":  func() (string, error) { return peerSection(ctx, *binDir, *peerNs, *glusterdNs) },
 	}
 	for _, name := range strings.Split(*only, ",") {
 		run, ok := sections[strings.TrimSpace(name)]

@@ -3,20 +3,40 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/glusterd-ng/glusterd-ng/tools/bench/glusterd"
 )
 
-// peerSection runs the peer benchmark and formats it.
-func peerSection(ctx context.Context, binDir, nsFlag string) (string, error) {
+// parseNs reads a comma-separated list of pool sizes.
+func parseNs(flag string) ([]int, error) {
 	var ns []int
-	for _, f := range strings.Split(nsFlag, ",") {
+	for _, f := range strings.Split(flag, ",") {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return "", fmt.Errorf("bad pool size %q", f)
+		if err != nil || n < 2 {
+			return nil, fmt.Errorf("bad pool size %q", f)
 		}
 		ns = append(ns, n)
+	}
+	return ns, nil
+}
+
+// peerSection runs the peer benchmark, and stock glusterd's peer probe on
+// the same machine when it is installed, and formats both.
+func peerSection(ctx context.Context, binDir, nsFlag, glusterdNs string) (string, error) {
+	ns, err := parseNs(nsFlag)
+	if err != nil {
+		return "", err
+	}
+	gns, err := parseNs(glusterdNs)
+	if err != nil {
+		return "", err
 	}
 	runs, err := peerBench(ctx, binDir, ns)
 	if err != nil {
@@ -41,5 +61,65 @@ func peerSection(ctx context.Context, binDir, nsFlag string) (string, error) {
 			float64(r.raftOps)/float64(r.n), r.rssPerMB)
 	}
 	b.WriteString("\n")
+	ours := map[int]time.Duration{}
+	for _, r := range runs {
+		ours[r.n] = quantile(r.nth, .5)
+	}
+	b.WriteString(glusterdTable(ctx, gns, ours))
 	return b.String(), nil
+}
+
+// glusterdTable measures stock glusterd's peer probe for the pool sizes ns
+// (several glusterd instances on 127.1.1.x, each in its own working
+// directory and mount namespace) and compares it with ours.
+func glusterdTable(ctx context.Context, ns []int, ours map[int]time.Duration) string {
+	var b strings.Builder
+	b.WriteString("### Stock glusterd, same machine, same run\n\n")
+	if err := glusterd.Available(); err != nil {
+		fmt.Fprintf(&b, "Not measured: %v.\n\n", err)
+		return b.String()
+	}
+	if len(ns) == 0 {
+		b.WriteString("Not measured (no pool sizes given).\n\n")
+		return b.String()
+	}
+	version, _ := glusterd.Version()
+	dir, err := os.MkdirTemp("", "gd-")
+	if err != nil {
+		fmt.Fprintf(&b, "Not measured: %v.\n\n", err)
+		return b.String()
+	}
+	defer os.RemoveAll(dir)
+	results, err := glusterd.MeasureResults(ctx, ns, dir)
+	if err != nil {
+		fmt.Fprintf(&b, "Measurement failed: %v.\n\n", err)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%s: N instances on 127.1.1.1..N, each `glusterd -N` with its own working directory; `gluster peer probe 127.1.1.k` from instance 1 for k = 2..N, each add timed until instance 1 shows the peer \"Peer in Cluster (Connected)\" (this includes the start of the `gluster` CLI for each call: the CLI floor column). \"Nth add\" is the mean of the last three adds. Convergence is the time after the last add until every instance sees all others, which glusterd's all-to-all peer exchange needs and glusterd-ng does not (its membership is one record).\n\n", version)
+	b.WriteString("| N | glusterd mean add | glusterd Nth add | glusterd-ng Nth add | glusterd ÷ glusterd-ng | glusterd convergence after last add | glusterd RSS per node | gluster CLI floor |\n|---|---|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		adds := r.Adds()
+		var sum time.Duration
+		for _, d := range adds {
+			sum += d
+		}
+		last := adds[max(0, len(adds)-3):]
+		var lsum time.Duration
+		for _, d := range last {
+			lsum += d
+		}
+		nth := lsum / time.Duration(len(last))
+		var rss float64
+		for _, m := range r.Memory {
+			rss += float64(m.RSS) / (1 << 20)
+		}
+		ratio := "–"
+		if o, ok := ours[r.N]; ok && o > 0 {
+			ratio = fmt.Sprintf("%.0f×", float64(nth)/float64(o))
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %.0f MiB | %s |\n", r.N, ms(sum/time.Duration(max(1, len(adds)))), ms(nth),
+			ms(ours[r.N]), ratio, r.Converge.Round(time.Millisecond), rss/float64(max(1, len(r.Memory))), ms(r.CLIFloor))
+	}
+	b.WriteString("\n")
+	return b.String()
 }

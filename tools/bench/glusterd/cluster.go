@@ -206,6 +206,10 @@ type Result struct {
 	// Converge is the time after the last addition until every instance
 	// saw all N-1 others in cluster.
 	Converge time.Duration
+	// CLIFloor is the median wall time of one `gluster peer status` on
+	// instance 1 after convergence: the fixed cost (CLI process start,
+	// mostly) inside each probe and each poll of Steps.
+	CLIFloor time.Duration
 	// Memory is per instance, read after convergence.
 	Memory []Memory
 	// Stop is the wall time for StopAll.
@@ -250,8 +254,8 @@ func (r *Result) Summary() string {
 	if len(adds) > 0 {
 		first, last = adds[0], adds[len(adds)-1]
 	}
-	return fmt.Sprintf("N=%d start=%s adds: mean=%s p50=%s p90=%s max=%s first=%s last=%s total=%s converge=%s stop=%s; per instance RSS mean=%.1fMiB max=%.1fMiB PSS mean=%.1fMiB",
-		r.N, rd(r.Start), rd(mean), rd(pct(0.5)), rd(pct(0.9)), rd(pct(1)), rd(first), rd(last), rd(r.Total), rd(r.Converge), rd(r.Stop),
+	return fmt.Sprintf("N=%d start=%s adds: mean=%s p50=%s p90=%s max=%s first=%s last=%s total=%s converge=%s cli=%s stop=%s; per instance RSS mean=%.1fMiB max=%.1fMiB PSS mean=%.1fMiB",
+		r.N, rd(r.Start), rd(mean), rd(pct(0.5)), rd(pct(0.9)), rd(pct(1)), rd(first), rd(last), rd(r.Total), rd(r.Converge), rd(r.CLIFloor), rd(r.Stop),
 		float64(rss/k)/(1<<20), float64(maxRSS)/(1<<20), float64(pss/k)/(1<<20))
 }
 
@@ -287,6 +291,16 @@ func Run(ctx context.Context, n int, baseDir string) (*Result, error) {
 		if r.Converge, err = WaitConverged(ctx, ins); err != nil {
 			return err
 		}
+		var floor []time.Duration
+		for range 5 {
+			t := time.Now()
+			if _, err := ins[0].Peers(ctx); err != nil {
+				return err
+			}
+			floor = append(floor, time.Since(t))
+		}
+		sort.Slice(floor, func(i, j int) bool { return floor[i] < floor[j] })
+		r.CLIFloor = floor[len(floor)/2]
 		for _, in := range ins {
 			m, err := in.Memory()
 			if err != nil {

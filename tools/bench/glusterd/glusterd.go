@@ -15,8 +15,10 @@
 // namespace with per-instance directories bind-mounted over the global ones:
 //
 //   - glusterd 10 hardcodes /var/lib/glusterd/ss_brick and /run/gluster/snaps
-//     (created at every start), and its gsyncd helper writes
-//     /var/lib/glusterd/geo-replication/gsyncd_template.conf;
+//     (created at every start), and gsyncd, which glusterd runs at start and
+//     the gluster CLI runs on every invocation (`gsyncd --version`), writes
+//     /var/lib/glusterd/geo-replication/gsyncd_template.conf (the CLI is
+//     therefore run inside glusterd's namespace too, with nsenter);
 //   - glusterd resolves the address of every incoming peer connection back to
 //     a name (getnameinfo), so with an unreachable or slow DNS server each peer
 //     addition can stall for the resolver timeout (5 s here, intermittently). A
@@ -71,7 +73,7 @@ var (
 )
 
 // nsScript runs inside the new mount namespace: bind the private hosts file
-// and directories, then become glusterd (same pid).
+// and directories, then exec the program (glusterd keeps the same pid).
 const nsScript = `set -e
 hosts=$1; ns=$2; shift 2
 mount --bind "$hosts" /etc/hosts
@@ -119,6 +121,9 @@ func Available() error {
 	}
 	_ = l.Close()
 	if Isolate {
+		if _, err := exec.LookPath("nsenter"); err != nil {
+			return fmt.Errorf("nsenter (util-linux) is needed to run the CLI of an isolated glusterd (or set glusterd.Isolate = false): %w", err)
+		}
 		// Bind /etc/hosts over itself in a throwaway namespace.
 		cmd := exec.Command("/bin/sh", "-c", "mount --bind /etc/hosts /etc/hosts")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
@@ -232,11 +237,28 @@ func (in *Instance) Args() []string {
 
 // argv is the program and arguments Start runs.
 func (in *Instance) argv() []string {
-	gd := append([]string{in.GlusterdBin}, in.Args()...)
+	return in.wrap(append([]string{in.GlusterdBin}, in.Args()...))
+}
+
+// wrap prefixes argv with the namespace script when the instance is isolated.
+func (in *Instance) wrap(argv []string) []string {
 	if !in.Isolate {
-		return gd
+		return argv
 	}
-	return append([]string{"/bin/sh", "-c", nsScript, "glusterd-ns", in.HostsFile, in.NSDir}, gd...)
+	return append([]string{"/bin/sh", "-c", nsScript, "glusterd-ns", in.HostsFile, in.NSDir}, argv...)
+}
+
+// command builds the glusterd exec.Cmd, in a new mount namespace when
+// isolated. Go makes / recursively private in that namespace, so the bind
+// mounts stay invisible outside and vanish with the process.
+func (in *Instance) command() *exec.Cmd {
+	argv := in.argv()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
+	if in.Isolate {
+		cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
+	}
+	return cmd
 }
 
 // CommandLine is the command line Start runs, for reports; when isolated it
@@ -331,19 +353,11 @@ func (in *Instance) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	argv := in.argv()
-	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd := in.command()
 	cmd.Dir = in.Dir
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:   true,            // its own group, so Stop reaches gsyncd children too
-		Pdeathsig: syscall.SIGKILL, // and it dies with us if we are killed
-	}
-	if in.Isolate {
-		// Go makes / recursively private in the new namespace, so the
-		// bind mounts stay invisible outside and vanish with the process.
-		cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
-	}
+	cmd.SysProcAttr.Setpgid = true              // its own group, so Stop reaches gsyncd children too
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL // and it dies with us if we are killed
 	if err := cmd.Start(); err != nil {
 		out.Close()
 		return fmt.Errorf("instance %d: start glusterd: %w", in.Index, err)
@@ -449,12 +463,30 @@ func (in *Instance) Stop() error {
 	return errors.Join(errs...)
 }
 
+// CLIArgs is the gluster command line CLI runs (before any namespace wrapper).
+func (in *Instance) CLIArgs(args ...string) []string {
+	return append([]string{in.GlusterBin, "--mode=script", "--glusterd-sock=" + in.SockFile, "--log-file=" + in.CLILog}, args...)
+}
+
 // CLI runs `gluster --mode=script --glusterd-sock=<socket> --log-file=<cli
 // log> args...` against this instance and returns its standard output. A
-// non-zero exit is an error carrying both outputs.
+// non-zero exit is an error carrying both outputs. When isolated it runs in
+// glusterd's mount namespace (through nsenter): every gluster invocation runs
+// `gsyncd --version`, which creates
+// /var/lib/glusterd/geo-replication/gsyncd_template.conf.
 func (in *Instance) CLI(ctx context.Context, args ...string) (string, error) {
-	full := append([]string{"--mode=script", "--glusterd-sock=" + in.SockFile, "--log-file=" + in.CLILog}, args...)
-	cmd := exec.CommandContext(ctx, in.GlusterBin, full...)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	argv := in.CLIArgs(args...)
+	if in.Isolate {
+		pid := in.PID()
+		if pid == 0 {
+			return "", fmt.Errorf("instance %d: not running (an isolated instance's CLI runs in glusterd's namespace)", in.Index)
+		}
+		argv = append([]string{"nsenter", fmt.Sprintf("--mount=/proc/%d/ns/mnt", pid), "--"}, argv...)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.WaitDelay = time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -157,11 +157,16 @@ func alive(pid int) bool {
 //
 //	GLUSTERD_BENCH_NS=3,10,30,100 go test -run TestMeasure -v -timeout 60m ./tools/bench/glusterd/
 //
-// GLUSTERD_BENCH_DIR picks the base directory (default: a test temp dir).
+// GLUSTERD_BENCH_DIR picks the base directory (default: a test temp dir);
+// GLUSTERD_BENCH_ISOLATE=0 runs without the private mount namespaces.
 func TestMeasure(t *testing.T) {
 	spec := os.Getenv("GLUSTERD_BENCH_NS")
 	if spec == "" {
 		t.Skip("set GLUSTERD_BENCH_NS=3,10,30 to measure stock glusterd peer probes")
+	}
+	if os.Getenv("GLUSTERD_BENCH_ISOLATE") == "0" {
+		defer func(v bool) { Isolate = v }(Isolate)
+		Isolate = false
 	}
 	if err := Available(); err != nil {
 		t.Skipf("stock glusterd baseline unavailable: %v", err)
@@ -187,7 +192,7 @@ func TestMeasure(t *testing.T) {
 	for _, n := range ns {
 		r, err := Run(ctx, n, base)
 		if r != nil {
-			t.Logf("%s (%s)", r.Summary(), r.Version)
+			t.Logf("%s (%s, isolated=%v)", r.Summary(), r.Version, Isolate)
 			for i, s := range r.Steps {
 				t.Logf("  N=%d add %d (%s): probe CLI %s, in cluster %s", n, i+2, s.Addr, rd(s.CLI), rd(s.InCluster))
 			}
