@@ -13,7 +13,7 @@ import (
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/log"
-	"github.com/glusterd-ng/glusterd-ng/services/servicemgr/internal/identity"
+	"github.com/glusterd-ng/glusterd-ng/libs/identity"
 )
 
 // nodeEntry is the name of the runtime entry a node holds its id with.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/log"
-	"github.com/glusterd-ng/glusterd-ng/services/servicemgr/internal/identity"
+	"github.com/glusterd-ng/glusterd-ng/libs/identity"
 )
 
 // handler maps the gRPC API onto the server.

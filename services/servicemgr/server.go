@@ -23,7 +23,7 @@ import (
 	"github.com/glusterd-ng/glusterd-ng/libs/log"
 	"github.com/glusterd-ng/glusterd-ng/libs/service"
 	"github.com/glusterd-ng/glusterd-ng/libs/storeclient"
-	"github.com/glusterd-ng/glusterd-ng/services/servicemgr/internal/identity"
+	"github.com/glusterd-ng/glusterd-ng/libs/identity"
 )
 
 // ServiceName is the service manager's name in Consul's catalog.

@@ -50,14 +50,22 @@ func Open(dir, nodeID string) (*Store, error) {
 	b, err := os.ReadFile(s.path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		if nodeID == "" {
-			nodeID = uuid.NewString()
+		fresh := nodeID
+		if fresh == "" {
+			fresh = uuid.NewString()
 		}
-		s.id = Identity{NodeID: nodeID}
-		if err := s.save(s.id); err != nil {
+		// Several services of one node may start together: the first to
+		// link its file in place creates the identity, the others read it.
+		created, err := s.create(Identity{NodeID: fresh})
+		if err != nil {
 			return nil, err
 		}
-		return s, nil
+		if created {
+			return s, nil
+		}
+		if b, err = os.ReadFile(s.path); err != nil {
+			return nil, fmt.Errorf("read node identity: %w", err)
+		}
 	case err != nil:
 		return nil, fmt.Errorf("read node identity: %w", err)
 	}
@@ -93,29 +101,58 @@ func (s *Store) Update(fn func(*Identity)) (Identity, error) {
 	return next, nil
 }
 
-// save writes id atomically: a temporary file, fsync, rename.
-func (s *Store) save(id Identity) error {
+// create writes id as the identity unless one exists; it reports whether it did.
+func (s *Store) create(id Identity) (bool, error) {
+	tmp, err := s.writeTemp(id)
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, s.path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("install node identity: %w", err)
+	}
+	s.id = id
+	return true, nil
+}
+
+// writeTemp writes id durably to a new temporary file beside the identity.
+func (s *Store) writeTemp(id Identity) (string, error) {
 	b, err := json.MarshalIndent(id, "", "  ")
 	if err != nil {
-		return err
+		return "", err
 	}
-	tmp := s.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	f, err := os.CreateTemp(filepath.Dir(s.path), FileName+".tmp*")
 	if err != nil {
-		return fmt.Errorf("write node identity: %w", err)
+		return "", fmt.Errorf("write node identity: %w", err)
 	}
 	if _, err := f.Write(append(b, '\n')); err != nil {
 		f.Close()
-		return fmt.Errorf("write node identity: %w", err)
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write node identity: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("sync node identity: %w", err)
+		os.Remove(f.Name())
+		return "", fmt.Errorf("sync node identity: %w", err)
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// save writes id atomically: a temporary file, fsync, rename.
+func (s *Store) save(id Identity) error {
+	tmp, err := s.writeTemp(id)
+	if err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, s.path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("install node identity: %w", err)
 	}
 	return nil

@@ -29,3 +29,22 @@ func TestCreatedOnceAndKept(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "0d6f7b52-2d4a-4b55-9b6c-5a1d4e3f2a10", fixed.Get().NodeID)
 }
+
+func TestConcurrentOpenAgrees(t *testing.T) {
+	dir := t.TempDir()
+	ids := make(chan string, 8)
+	for range 8 {
+		go func() {
+			s, err := Open(dir, "")
+			if err != nil {
+				ids <- err.Error()
+				return
+			}
+			ids <- s.Get().NodeID
+		}()
+	}
+	first := <-ids
+	for range 7 {
+		require.Equal(t, first, <-ids, "every service of the node sees one id")
+	}
+}
