@@ -319,6 +319,9 @@ type Cluster struct {
 	OpVersion uint32 `protobuf:"varint,3,opt,name=op_version,json=opVersion,proto3" json:"op_version,omitempty"`
 	// created_at is when the cluster record was written.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// auth_secret derives each volume's internal brick credentials; it is
+	// only on the store's internal API, never on the REST API.
+	AuthSecret []byte `protobuf:"bytes,5,opt,name=auth_secret,json=authSecret,proto3" json:"auth_secret,omitempty"`
 	// version is the record's resource version (Consul ModifyIndex), set by the store on read.
 	Version       uint64 `protobuf:"varint,15,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -379,6 +382,13 @@ func (x *Cluster) GetOpVersion() uint32 {
 func (x *Cluster) GetCreatedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Cluster) GetAuthSecret() []byte {
+	if x != nil {
+		return x.AuthSecret
 	}
 	return nil
 }
@@ -1163,14 +1173,16 @@ var File_gluster_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_gluster_common_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1egluster/common/v1/common.proto\x12\x11gluster.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\x01\n" +
+	"\x1egluster/common/v1/common.proto\x12\x11gluster.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc2\x01\n" +
 	"\aCluster\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"op_version\x18\x03 \x01(\rR\topVersion\x129\n" +
 	"\n" +
-	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x18\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1f\n" +
+	"\vauth_secret\x18\x05 \x01(\fR\n" +
+	"authSecret\x12\x18\n" +
 	"\aversion\x18\x0f \x01(\x04R\aversion\"\xc7\x02\n" +
 	"\x04Peer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +

@@ -182,6 +182,95 @@ func (x *ListPortsResponse) GetPorts() []*PortEntry {
 	return nil
 }
 
+type AllocatePortRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// brick_path is the brick that will listen on the port.
+	BrickPath     string `protobuf:"bytes,1,opt,name=brick_path,json=brickPath,proto3" json:"brick_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AllocatePortRequest) Reset() {
+	*x = AllocatePortRequest{}
+	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocatePortRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocatePortRequest) ProtoMessage() {}
+
+func (x *AllocatePortRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocatePortRequest.ProtoReflect.Descriptor instead.
+func (*AllocatePortRequest) Descriptor() ([]byte, []int) {
+	return file_gluster_portmap_v1_portmap_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AllocatePortRequest) GetBrickPath() string {
+	if x != nil {
+		return x.BrickPath
+	}
+	return ""
+}
+
+type AllocatePortResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Port          int32                  `protobuf:"varint,1,opt,name=port,proto3" json:"port,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AllocatePortResponse) Reset() {
+	*x = AllocatePortResponse{}
+	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocatePortResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocatePortResponse) ProtoMessage() {}
+
+func (x *AllocatePortResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocatePortResponse.ProtoReflect.Descriptor instead.
+func (*AllocatePortResponse) Descriptor() ([]byte, []int) {
+	return file_gluster_portmap_v1_portmap_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AllocatePortResponse) GetPort() int32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
 var File_gluster_portmap_v1_portmap_proto protoreflect.FileDescriptor
 
 const file_gluster_portmap_v1_portmap_proto_rawDesc = "" +
@@ -196,9 +285,15 @@ const file_gluster_portmap_v1_portmap_proto_rawDesc = "" +
 	"\bbrick_id\x18\x03 \x01(\tR\abrickId\x12\x16\n" +
 	"\x06volume\x18\x04 \x01(\tR\x06volume\"H\n" +
 	"\x11ListPortsResponse\x123\n" +
-	"\x05ports\x18\x01 \x03(\v2\x1d.gluster.portmap.v1.PortEntryR\x05ports2c\n" +
+	"\x05ports\x18\x01 \x03(\v2\x1d.gluster.portmap.v1.PortEntryR\x05ports\"4\n" +
+	"\x13AllocatePortRequest\x12\x1d\n" +
+	"\n" +
+	"brick_path\x18\x01 \x01(\tR\tbrickPath\"*\n" +
+	"\x14AllocatePortResponse\x12\x12\n" +
+	"\x04port\x18\x01 \x01(\x05R\x04port2\xc6\x01\n" +
 	"\aPortmap\x12X\n" +
-	"\tListPorts\x12$.gluster.portmap.v1.ListPortsRequest\x1a%.gluster.portmap.v1.ListPortsResponseBGZEgithub.com/glusterd-ng/glusterd-ng/proto/gluster/portmap/v1;portmapv1b\x06proto3"
+	"\tListPorts\x12$.gluster.portmap.v1.ListPortsRequest\x1a%.gluster.portmap.v1.ListPortsResponse\x12a\n" +
+	"\fAllocatePort\x12'.gluster.portmap.v1.AllocatePortRequest\x1a(.gluster.portmap.v1.AllocatePortResponseBGZEgithub.com/glusterd-ng/glusterd-ng/proto/gluster/portmap/v1;portmapv1b\x06proto3"
 
 var (
 	file_gluster_portmap_v1_portmap_proto_rawDescOnce sync.Once
@@ -212,18 +307,22 @@ func file_gluster_portmap_v1_portmap_proto_rawDescGZIP() []byte {
 	return file_gluster_portmap_v1_portmap_proto_rawDescData
 }
 
-var file_gluster_portmap_v1_portmap_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_gluster_portmap_v1_portmap_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_gluster_portmap_v1_portmap_proto_goTypes = []any{
-	(*ListPortsRequest)(nil),  // 0: gluster.portmap.v1.ListPortsRequest
-	(*PortEntry)(nil),         // 1: gluster.portmap.v1.PortEntry
-	(*ListPortsResponse)(nil), // 2: gluster.portmap.v1.ListPortsResponse
+	(*ListPortsRequest)(nil),     // 0: gluster.portmap.v1.ListPortsRequest
+	(*PortEntry)(nil),            // 1: gluster.portmap.v1.PortEntry
+	(*ListPortsResponse)(nil),    // 2: gluster.portmap.v1.ListPortsResponse
+	(*AllocatePortRequest)(nil),  // 3: gluster.portmap.v1.AllocatePortRequest
+	(*AllocatePortResponse)(nil), // 4: gluster.portmap.v1.AllocatePortResponse
 }
 var file_gluster_portmap_v1_portmap_proto_depIdxs = []int32{
 	1, // 0: gluster.portmap.v1.ListPortsResponse.ports:type_name -> gluster.portmap.v1.PortEntry
 	0, // 1: gluster.portmap.v1.Portmap.ListPorts:input_type -> gluster.portmap.v1.ListPortsRequest
-	2, // 2: gluster.portmap.v1.Portmap.ListPorts:output_type -> gluster.portmap.v1.ListPortsResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
+	3, // 2: gluster.portmap.v1.Portmap.AllocatePort:input_type -> gluster.portmap.v1.AllocatePortRequest
+	2, // 3: gluster.portmap.v1.Portmap.ListPorts:output_type -> gluster.portmap.v1.ListPortsResponse
+	4, // 4: gluster.portmap.v1.Portmap.AllocatePort:output_type -> gluster.portmap.v1.AllocatePortResponse
+	3, // [3:5] is the sub-list for method output_type
+	1, // [1:3] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
 	1, // [1:1] is the sub-list for extension extendee
 	0, // [0:1] is the sub-list for field type_name
@@ -240,7 +339,7 @@ func file_gluster_portmap_v1_portmap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gluster_portmap_v1_portmap_proto_rawDesc), len(file_gluster_portmap_v1_portmap_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

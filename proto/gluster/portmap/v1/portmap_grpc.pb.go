@@ -22,7 +22,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Portmap_ListPorts_FullMethodName = "/gluster.portmap.v1.Portmap/ListPorts"
+	Portmap_ListPorts_FullMethodName    = "/gluster.portmap.v1.Portmap/ListPorts"
+	Portmap_AllocatePort_FullMethodName = "/gluster.portmap.v1.Portmap/AllocatePort"
 )
 
 // PortmapClient is the client API for Portmap service.
@@ -33,6 +34,8 @@ const (
 type PortmapClient interface {
 	// ListPorts returns the node's brick port map.
 	ListPorts(ctx context.Context, in *ListPortsRequest, opts ...grpc.CallOption) (*ListPortsResponse, error)
+	// AllocatePort picks a free port in the brick range for a brick about to start.
+	AllocatePort(ctx context.Context, in *AllocatePortRequest, opts ...grpc.CallOption) (*AllocatePortResponse, error)
 }
 
 type portmapClient struct {
@@ -53,6 +56,16 @@ func (c *portmapClient) ListPorts(ctx context.Context, in *ListPortsRequest, opt
 	return out, nil
 }
 
+func (c *portmapClient) AllocatePort(ctx context.Context, in *AllocatePortRequest, opts ...grpc.CallOption) (*AllocatePortResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AllocatePortResponse)
+	err := c.cc.Invoke(ctx, Portmap_AllocatePort_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PortmapServer is the server API for Portmap service.
 // All implementations must embed UnimplementedPortmapServer
 // for forward compatibility.
@@ -61,6 +74,8 @@ func (c *portmapClient) ListPorts(ctx context.Context, in *ListPortsRequest, opt
 type PortmapServer interface {
 	// ListPorts returns the node's brick port map.
 	ListPorts(context.Context, *ListPortsRequest) (*ListPortsResponse, error)
+	// AllocatePort picks a free port in the brick range for a brick about to start.
+	AllocatePort(context.Context, *AllocatePortRequest) (*AllocatePortResponse, error)
 	mustEmbedUnimplementedPortmapServer()
 }
 
@@ -73,6 +88,9 @@ type UnimplementedPortmapServer struct{}
 
 func (UnimplementedPortmapServer) ListPorts(context.Context, *ListPortsRequest) (*ListPortsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPorts not implemented")
+}
+func (UnimplementedPortmapServer) AllocatePort(context.Context, *AllocatePortRequest) (*AllocatePortResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AllocatePort not implemented")
 }
 func (UnimplementedPortmapServer) mustEmbedUnimplementedPortmapServer() {}
 func (UnimplementedPortmapServer) testEmbeddedByValue()                 {}
@@ -113,6 +131,24 @@ func _Portmap_ListPorts_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Portmap_AllocatePort_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AllocatePortRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PortmapServer).AllocatePort(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Portmap_AllocatePort_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PortmapServer).AllocatePort(ctx, req.(*AllocatePortRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Portmap_ServiceDesc is the grpc.ServiceDesc for Portmap service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -123,6 +159,10 @@ var Portmap_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPorts",
 			Handler:    _Portmap_ListPorts_Handler,
+		},
+		{
+			MethodName: "AllocatePort",
+			Handler:    _Portmap_AllocatePort_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

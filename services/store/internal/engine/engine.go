@@ -5,6 +5,7 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -118,9 +119,22 @@ func (s *Store) Start(ctx context.Context) {
 
 func (s *Store) ensureCluster(ctx context.Context) {
 	for ctx.Err() == nil {
-		_, _, err := s.Get(ctx, &storev1.ResourceKey{Kind: storev1.Kind_CLUSTER})
+		r, v, err := s.Get(ctx, &storev1.ResourceKey{Kind: storev1.Kind_CLUSTER})
+		if err == nil && len(r.GetCluster().AuthSecret) == 0 {
+			// A record from before the secret existed gets one.
+			secret := make([]byte, 32)
+			if _, err = rand.Read(secret); err == nil {
+				r.GetCluster().AuthSecret = secret
+				_, _, err = s.Update(ctx, r, v, "")
+			}
+		}
 		if errs.Is(err, errs.NotFound) {
-			c := &commonv1.Cluster{Id: uuid.NewString(), Name: s.cfg.ClusterName, OpVersion: GlusterOpVersion}
+			secret := make([]byte, 32)
+			if _, err := rand.Read(secret); err != nil {
+				s.log.Error("cannot make the cluster secret", log.Err(err))
+				return
+			}
+			c := &commonv1.Cluster{Id: uuid.NewString(), Name: s.cfg.ClusterName, OpVersion: GlusterOpVersion, AuthSecret: secret}
 			_, _, err = s.Create(ctx, &storev1.Resource{Body: &storev1.Resource_Cluster{Cluster: c}}, "")
 			if err == nil {
 				s.log.Info("created cluster record", zap.String("cluster_id", c.Id), zap.String("name", c.Name))

@@ -1,0 +1,74 @@
+package portmap
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/config"
+)
+
+// Config is the portmap service's configuration.
+type Config struct {
+	config.Common
+	// Listen is the gRPC listen address.
+	Listen string
+	// MgmtListen is where GlusterFS processes reach the management RPC (glusterd's 24007).
+	MgmtListen string
+	// Advertise is the host registered in Consul; empty uses the listen host.
+	Advertise string
+	// StateDir is the node's state directory (its identity).
+	StateDir string
+	// NodeID sets the node's UUID the first time (for containers).
+	NodeID string
+	// StoreTarget is the gRPC target of the store.
+	StoreTarget string
+	// BasePort and MaxPort bound the brick ports handed out.
+	BasePort, MaxPort int
+	// WorkDir is the glusterd-style working directory named inside volfiles.
+	WorkDir string
+	// SessionTTL is the TTL of the session the port map is kept under in the store.
+	SessionTTL time.Duration
+}
+
+// RegisterFlags registers every setting on fs (each also read from GDNG_<NAME>).
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	c.RegisterCommon(fs)
+	config.String(fs, &c.Listen, "listen", "127.0.0.1:24014", "gRPC listen address")
+	config.String(fs, &c.MgmtListen, "mgmt-listen", "127.0.0.1:24007", "GlusterFS management RPC listen address")
+	config.String(fs, &c.Advertise, "advertise", "", "host registered in Consul (default: the listen host)")
+	config.String(fs, &c.StateDir, "state-dir", "/var/lib/glusterd-ng", "the node's state directory")
+	config.String(fs, &c.NodeID, "node-id", "", "the node's UUID, set once (default: the one in the state directory)")
+	config.String(fs, &c.StoreTarget, "store-target", "consul:///store", "gRPC target of the store service")
+	fs.IntVar(&c.BasePort, "base-port", 49152, "lowest brick port (env "+config.EnvName("base-port")+")")
+	fs.IntVar(&c.MaxPort, "max-port", 60999, "highest brick port (env "+config.EnvName("max-port")+")")
+	config.String(fs, &c.WorkDir, "workdir", "/var/lib/glusterd", "glusterd-style working directory named in volfiles")
+	config.Duration(fs, &c.SessionTTL, "session-ttl", 15*time.Second, "TTL of the store session holding the port map")
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if err := c.Common.Validate(); err != nil {
+		return err
+	}
+	for _, a := range []string{c.Listen, c.MgmtListen} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("listen address %q: %w", a, err)
+		}
+	}
+	if c.BasePort < 1024 || c.MaxPort > 65535 || c.BasePort > c.MaxPort {
+		return fmt.Errorf("brick port range %d-%d is not valid", c.BasePort, c.MaxPort)
+	}
+	if c.SessionTTL < 10*time.Second {
+		return fmt.Errorf("session-ttl %s is under Consul's minimum of 10s", c.SessionTTL)
+	}
+	return nil
+}
+
+// DefaultConfig returns the configuration with every default applied.
+func DefaultConfig() Config {
+	var c Config
+	c.RegisterFlags(flag.NewFlagSet("portmap", flag.ContinueOnError))
+	return c
+}

@@ -1,0 +1,221 @@
+package portmap
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"go.uber.org/zap"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+	"github.com/glusterd-ng/glusterd-ng/libs/log"
+	"github.com/glusterd-ng/glusterd-ng/libs/sunrpc"
+	"github.com/glusterd-ng/glusterd-ng/libs/sunrpc/gluster"
+	"github.com/glusterd-ng/glusterd-ng/services/portmap/internal/registry"
+)
+
+// mgmtConn is one GlusterFS process connected to 24007.
+type mgmtConn struct {
+	id   uint64
+	conn *sunrpc.Conn
+
+	mu    sync.Mutex
+	key   string // last GETSPEC key
+	trust bool
+	vol   string
+	spec  []byte // last volfile sent
+}
+
+// rpcServer serves GlusterFS's management programs on 24007.
+type rpcServer struct {
+	reg      *registry.Registry
+	vols     *volfiles
+	log      *zap.Logger
+	local    func(net.Addr) bool
+	onSignIn func(brick string, port, pid int)
+	onOut    func(brick string)
+
+	nextID atomic.Uint64
+	mu     sync.Mutex
+	conns  map[uint64]*mgmtConn
+}
+
+func (s *rpcServer) mux() *sunrpc.Mux {
+	m := sunrpc.NewMux()
+	m.HandleFunc(gluster.DumpProgram, gluster.DumpVersion, gluster.DumpProcDump, s.dump)
+	m.HandleFunc(gluster.DumpProgram, gluster.DumpVersion, gluster.DumpProcPing, s.ping)
+	m.HandleFunc(gluster.HandshakeProgram, gluster.HandshakeVersion, gluster.HandshakeProcGetSpec, s.getSpec)
+	m.HandleFunc(gluster.HandshakeProgram, gluster.HandshakeVersion, gluster.HandshakeProcGetVolumeInfo, s.volumeInfo)
+	m.HandleFunc(gluster.PortmapProgram, gluster.PortmapVersion, gluster.PortmapProcPortByBrick, s.portByBrick)
+	m.HandleFunc(gluster.PortmapProgram, gluster.PortmapVersion, gluster.PortmapProcSignin, s.signIn)
+	m.HandleFunc(gluster.PortmapProgram, gluster.PortmapVersion, gluster.PortmapProcSignout, s.signOut)
+	return m
+}
+
+// serve runs one accepted connection until it ends.
+func (s *rpcServer) serve(ctx context.Context, nc net.Conn) {
+	mc := &mgmtConn{id: s.nextID.Add(1)}
+	mux := s.mux()
+	mc.conn = sunrpc.NewConn(nc, sunrpc.ConnConfig{
+		Handler: sunrpc.HandlerFunc(func(ctx context.Context, c *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
+			return mux.ServeRPC(withConn(ctx, mc), c, call)
+		}),
+		OnError: func(err error) {
+			s.log.Debug("management connection error", log.Addr(nc.RemoteAddr().String()), log.Err(err))
+		},
+	})
+	s.mu.Lock()
+	s.conns[mc.id] = mc
+	s.mu.Unlock()
+	_ = mc.conn.Serve(ctx)
+	s.mu.Lock()
+	delete(s.conns, mc.id)
+	s.mu.Unlock()
+	s.reg.Detach(mc.id)
+}
+
+type connKey struct{}
+
+func withConn(ctx context.Context, mc *mgmtConn) context.Context {
+	return context.WithValue(ctx, connKey{}, mc)
+}
+
+func connOf(ctx context.Context) *mgmtConn { mc, _ := ctx.Value(connKey{}).(*mgmtConn); return mc }
+
+// decode reads call's arguments into body, answering GARBAGE_ARGS when they do not decode.
+func decode(call *sunrpc.CallMsg, body gluster.Body) *sunrpc.ReplyMsg {
+	if err := body.Unmarshal(call.Args); err != nil {
+		return sunrpc.NewErrorReply(call, sunrpc.GarbageArgs)
+	}
+	return nil
+}
+
+func reply(call *sunrpc.CallMsg, body gluster.Body) *sunrpc.ReplyMsg {
+	return sunrpc.NewSuccessReply(call, body.Marshal())
+}
+
+func (s *rpcServer) dump(_ context.Context, _ *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
+	var req gluster.DumpRequest
+	if r := decode(call, &req); r != nil {
+		return r
+	}
+	return reply(call, &gluster.DumpReply{Programs: gluster.GlusterdPrograms})
+}
+
+func (s *rpcServer) ping(_ context.Context, _ *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
+	return reply(call, &gluster.PingReply{})
+}
+
+func (s *rpcServer) getSpec(ctx context.Context, c *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
+	var req gluster.GetSpecRequest
+	if r := decode(call, &req); r != nil {
+		return r
+	}
+	trusted := s.local(c.RemoteAddr())
+	out, err := s.vols.Get(ctx, req.Key, trusted)
+	if err != nil {
+		s.log.Info("no volfile for GETSPEC", zap.String("volfile_id", req.Key), log.Addr(c.RemoteAddr().String()), log.Err(err))
+		errno := int32(syscall.ENOENT)
+		if !errs.Is(err, errs.NotFound) {
+			errno = int32(syscall.EAGAIN)
+		}
+		return reply(call, &gluster.GetSpecReply{OpRet: -1, OpErrno: errno})
+	}
+	if mc := connOf(ctx); mc != nil {
+		mc.mu.Lock()
+		mc.key, mc.trust, mc.vol, mc.spec = req.Key, trusted, out.volume, out.data
+		mc.mu.Unlock()
+	}
+	return reply(call, gluster.NewGetSpecReply(string(out.data)))
+}
+
+func (s *rpcServer) volumeInfo(ctx context.Context, _ *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
+	var req gluster.GetVolumeInfoRequest
+	if r := decode(call, &req); r != nil {
+		return r
+	}
+	name, _ := req.Dict.GetString("volname")
+	vol, err := s.vols.src.Volume(ctx, name)
+	if err != nil {
+		return reply(call, &gluster.GetVolumeInfoReply{OpRet: -1, OpErrno: int32(syscall.EINVAL)})
+	}
+	var d gluster.Dict
+	d.SetString("volume_id", vol.Id)
+	// glusterd answers op_errno ENOENT even on success; clients read op_ret only.
+	return reply(call, &gluster.GetVolumeInfoReply{OpRet: 0, OpErrno: int32(syscall.ENOENT), Dict: d})
+}
+
+func (s *rpcServer) portByBrick(_ context.Context, _ *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
+	var req gluster.PortByBrickRequest
+	if r := decode(call, &req); r != nil {
+		return r
+	}
+	port, ok := s.reg.Port(req.Brick)
+	if !ok {
+		return reply(call, &gluster.PortByBrickReply{OpRet: -1})
+	}
+	return reply(call, &gluster.PortByBrickReply{Port: int32(port)})
+}
+
+func (s *rpcServer) signIn(ctx context.Context, c *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
+	var req gluster.SigninRequest
+	if r := decode(call, &req); r != nil {
+		return r
+	}
+	var id uint64
+	if mc := connOf(ctx); mc != nil {
+		id = mc.id
+	}
+	s.reg.SignIn(req.Brick, int(req.Port), int(req.PID), id)
+	s.log.Info("brick signed in", zap.String("brick", req.Brick), zap.Int32("port", req.Port), zap.Int32("pid", req.PID))
+	if s.onSignIn != nil {
+		s.onSignIn(req.Brick, int(req.Port), int(req.PID))
+	}
+	return reply(call, &gluster.SigninReply{})
+}
+
+func (s *rpcServer) signOut(_ context.Context, _ *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
+	var req gluster.SignoutRequest
+	if r := decode(call, &req); r != nil {
+		return r
+	}
+	s.reg.SignOut(req.Brick)
+	s.log.Info("brick signed out", zap.String("brick", req.Brick))
+	if s.onOut != nil {
+		s.onOut(req.Brick)
+	}
+	return reply(call, &gluster.SignoutReply{})
+}
+
+// volumeChanged regenerates the volfile of every connection that fetched
+// one of volume and sends FETCHSPEC to those whose volfile is now
+// different, so they switch graphs without reconnecting.
+func (s *rpcServer) volumeChanged(ctx context.Context, volume string) {
+	s.mu.Lock()
+	var affected []*mgmtConn
+	for _, mc := range s.conns {
+		mc.mu.Lock()
+		if mc.vol == volume {
+			affected = append(affected, mc)
+		}
+		mc.mu.Unlock()
+	}
+	s.mu.Unlock()
+	for _, mc := range affected {
+		mc.mu.Lock()
+		key, trusted, old := mc.key, mc.trust, mc.spec
+		mc.mu.Unlock()
+		out, err := s.vols.Get(ctx, key, trusted)
+		if err == nil && bytes.Equal(out.data, old) {
+			continue
+		}
+		if _, err := mc.conn.Call(gluster.CallbackProgram, gluster.CallbackVersion, gluster.CallbackProcFetchSpec, nil); err != nil {
+			s.log.Debug("FETCHSPEC not sent", log.Err(err))
+			continue
+		}
+		s.log.Info("sent FETCHSPEC", zap.String("volfile_id", key), log.Volume(volume), log.Addr(mc.conn.RemoteAddr().String()))
+	}
+}
