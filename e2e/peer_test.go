@@ -137,7 +137,7 @@ func TestPeerErrors(t *testing.T) {
 
 func TestNodeOfAnotherClusterRefused(t *testing.T) {
 	a := framework.Start(t, 1)
-	b := framework.Start(t, 1)
+	b := framework.StartAt(t, 1, 11)
 	testutil.Await(t, 20*time.Second, func() bool { code, _, _ := probe(t, b, b.Nodes[0].Addr); return code == 201 }, "cluster b takes its node")
 	code, _, e := probe(t, a, b.Nodes[0].Addr)
 	require.Equal(t, 412, code)

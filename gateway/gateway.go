@@ -25,6 +25,7 @@ import (
 
 	orchestratorv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/orchestrator/v1"
 	peerv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/peer/v1"
+	portmapv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/portmap/v1"
 	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
@@ -101,7 +102,11 @@ func New(cfg Config, logger *zap.Logger) (*Gateway, error) {
 	if err := peerv1.RegisterPeerServiceHandlerClient(ctx, mux, peers); err != nil {
 		return nil, err
 	}
-	if err := servicemgrv1.RegisterServiceManagerHandlerServer(ctx, mux, &nodeProxy{peers: peers, consul: kv.API()}); err != nil {
+	nodes := &nodeProxy{peers: peers, consul: kv.API()}
+	if err := servicemgrv1.RegisterServiceManagerHandlerServer(ctx, mux, nodes); err != nil {
+		return nil, err
+	}
+	if err := portmapv1.RegisterPortmapHandlerServer(ctx, mux, &portmapProxy{nodeProxy: nodes}); err != nil {
 		return nil, err
 	}
 	if err := orchestratorv1.RegisterVolumeServiceHandlerServer(ctx, mux, reads); err != nil {

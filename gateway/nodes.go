@@ -8,27 +8,35 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	peerv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/peer/v1"
+	portmapv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/portmap/v1"
 	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
 )
 
-// nodeProxy serves the per-node routes (/v1/peers/{peer}/daemons) by finding
-// that node's service manager in Consul's catalog and asking it.
+// nodeProxy serves the per-node routes (/v1/peers/{peer}/daemons and
+// /ports) by finding that node's service in Consul's catalog and asking it.
 type nodeProxy struct {
 	servicemgrv1.UnimplementedServiceManagerServer
 	peers  peerv1.PeerServiceClient
 	consul *api.Client
 }
 
-// nodeAddr resolves a peer (id, name or address) to its service manager's address.
-func (n *nodeProxy) nodeAddr(ctx context.Context, ref string) (string, error) {
+// portmapProxy is nodeProxy for the portmap routes.
+type portmapProxy struct {
+	portmapv1.UnimplementedPortmapServer
+	*nodeProxy
+}
+
+// nodeAddr resolves a peer (id, name or address) to the address of its
+// instance of service.
+func (n *nodeProxy) nodeAddr(ctx context.Context, service, ref string) (string, error) {
 	p, err := n.peers.GetPeer(ctx, &peerv1.GetPeerRequest{Peer: ref})
 	if err != nil {
 		return "", err
 	}
-	entries, _, err := n.consul.Health().Service("servicemgr", "", true, (&api.QueryOptions{}).WithContext(ctx))
+	entries, _, err := n.consul.Health().Service(service, "", true, (&api.QueryOptions{}).WithContext(ctx))
 	if err != nil {
 		return "", errs.ToStatus(errs.Wrap(errs.Unavailable, err, "cannot read node services from Consul")).Err()
 	}
@@ -37,11 +45,24 @@ func (n *nodeProxy) nodeAddr(ctx context.Context, ref string) (string, error) {
 			return net.JoinHostPort(e.Service.Address, strconv.Itoa(e.Service.Port)), nil
 		}
 	}
-	return "", errs.ToStatus(errs.New(errs.Unavailable, "peer %s is disconnected: its servicemgr is not up", p.Name)).Err()
+	return "", errs.ToStatus(errs.New(errs.Unavailable, "peer %s is disconnected: its %s is not up", p.Name, service)).Err()
+}
+
+func (n *portmapProxy) ListPorts(ctx context.Context, req *portmapv1.ListPortsRequest) (*portmapv1.ListPortsResponse, error) {
+	addr, err := n.nodeAddr(ctx, "portmap", req.GetPeer())
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpcx.Dial(addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return portmapv1.NewPortmapClient(conn).ListPorts(ctx, req)
 }
 
 func (n *nodeProxy) ListDaemons(ctx context.Context, req *servicemgrv1.ListDaemonsRequest) (*servicemgrv1.ListDaemonsResponse, error) {
-	addr, err := n.nodeAddr(ctx, req.GetPeer())
+	addr, err := n.nodeAddr(ctx, "servicemgr", req.GetPeer())
 	if err != nil {
 		return nil, err
 	}

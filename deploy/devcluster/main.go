@@ -75,7 +75,7 @@ func run(bin, state string, nodes, consulPort int, restAddr, storeAddr, peerAddr
 	consulAddr := fmt.Sprintf("127.0.0.1:%d", consulPort)
 	addrs := []string{consulAddr, restAddr, storeAddr, peerAddr}
 	for i := 1; i <= nodes; i++ {
-		addrs = append(addrs, nodeAddr(i))
+		addrs = append(addrs, nodeAddr(i), fmt.Sprintf("127.1.1.%d:24007", i), fmt.Sprintf("127.1.1.%d:24014", i))
 	}
 	for _, a := range addrs {
 		if l, err := net.Listen("tcp", a); err != nil {
@@ -114,8 +114,14 @@ ui_config { enabled = true }`, consulPort)
 	for i := 1; i <= nodes; i++ {
 		name := fmt.Sprintf("node%d", i)
 		fmt.Printf("starting storage node %s on %s\n", name, nodeAddr(i))
+		stateDir := filepath.Join(state, "nodes", name)
 		if err := c.startAs("servicemgrd-"+name, "servicemgrd", append(common, "--listen="+nodeAddr(i),
-			"--state-dir="+filepath.Join(state, "nodes", name), "--name="+name)...); err != nil {
+			"--state-dir="+stateDir, "--name="+name)...); err != nil {
+			return err
+		}
+		host := fmt.Sprintf("127.1.1.%d", i)
+		if err := c.startAs("portmapd-"+name, "portmapd", append(common, "--listen="+host+":24014",
+			"--mgmt-listen="+host+":24007", "--state-dir="+stateDir)...); err != nil {
 			return err
 		}
 	}
@@ -134,7 +140,7 @@ glusterd-ng is running; state is kept in %s
   Consul     http://%[3]s        consul kv get -recurse glusterd-ng/
   logs       %[4]s/
 `, state, restAddr, consulAddr, logs)
-	fmt.Printf("  nodes      %d storage node(s) on 127.1.1.1..%d (servicemgr on port 24013; portmap arrives with the GlusterFS RPC work)\n", nodes, nodes)
+	fmt.Printf("  nodes      %d storage node(s) on 127.1.1.1..%d (servicemgr on port 24013, GlusterFS management RPC on 24007)\n", nodes, nodes)
 	fmt.Printf("\nBuild the pool:  %s peer probe 127.1.1.1", filepath.Join(bin, "gdctl"))
 	for i := 2; i <= nodes; i++ {
 		fmt.Printf(" && %s peer probe 127.1.1.%d", filepath.Join(bin, "gdctl"), i)

@@ -33,6 +33,7 @@ var Commands = map[string]string{
 	"stored":      "./services/store/cmd/stored",
 	"peerd":       "./services/peer/cmd/peerd",
 	"servicemgrd": "./services/servicemgr/cmd/servicemgrd",
+	"portmapd":    "./services/portmap/cmd/portmapd",
 	"gatewayd":    "./gateway/cmd/gatewayd",
 	"gdctl":       "./cli/gdctl",
 }
@@ -177,6 +178,12 @@ type Node struct {
 	StateDir string
 	// Servicemgr is the node's service manager process.
 	Servicemgr *Proc
+	// MgmtAddr is where the node's portmap speaks GlusterFS's management RPC ("host:24007").
+	MgmtAddr string
+	// PortmapAddr is the portmap's gRPC address.
+	PortmapAddr string
+	// Portmap is the node's portmap process.
+	Portmap *Proc
 }
 
 // Cluster is a local cluster.
@@ -206,7 +213,11 @@ func freePort(tb testing.TB, host string) int {
 
 // Start runs a Consul server, the store, the peer service and the gateway,
 // and n storage nodes on 127.1.1.1..n, and stops everything at cleanup.
-func Start(tb testing.TB, n int) *Cluster {
+func Start(tb testing.TB, n int) *Cluster { return StartAt(tb, n, 1) }
+
+// StartAt is Start with the nodes on 127.1.1.first onwards, so two clusters
+// can run side by side.
+func StartAt(tb testing.TB, n, first int) *Cluster {
 	tb.Helper()
 	c := &Cluster{tb: tb, bin: Binaries(tb), Consul: testutil.NewConsul(tb), Procs: map[string]*Proc{}}
 	c.dir = tb.TempDir()
@@ -217,7 +228,7 @@ func Start(tb testing.TB, n int) *Cluster {
 	c.run("stored", c.common("--listen="+c.StoreAddr, "--kv-prefix=e2e/")...)
 	c.run("peerd", c.common("--listen="+c.PeerAddr)...)
 	c.run("gatewayd", c.common("--listen="+rest)...)
-	for i := 1; i <= n; i++ {
+	for i := first; i < first+n; i++ {
 		c.AddNode(i, "")
 	}
 	testutil.Await(tb, 30*time.Second, func() bool {
@@ -271,6 +282,17 @@ func (c *Cluster) AddNode(i int, nodeID string, extra ...string) *Node {
 	args = append(args, extra...)
 	nd.Servicemgr = c.proc("servicemgrd-"+strconv.Itoa(i), "servicemgrd", args...)
 	if err := nd.Servicemgr.Start(); err != nil {
+		c.tb.Fatal(err)
+	}
+	nd.MgmtAddr = net.JoinHostPort(host, "24007")
+	nd.PortmapAddr = net.JoinHostPort(host, strconv.Itoa(freePort(c.tb, host)))
+	pargs := c.common("--listen="+nd.PortmapAddr, "--mgmt-listen="+nd.MgmtAddr, "--state-dir="+nd.StateDir,
+		"--session-ttl=10s")
+	if nodeID != "" {
+		pargs = append(pargs, "--node-id="+nodeID)
+	}
+	nd.Portmap = c.proc("portmapd-"+strconv.Itoa(i), "portmapd", pargs...)
+	if err := nd.Portmap.Start(); err != nil {
 		c.tb.Fatal(err)
 	}
 	c.Nodes = append(c.Nodes, nd)
