@@ -274,12 +274,20 @@ func (s *Server) watchVolumes(ctx context.Context) {
 				if errs.Is(errs.FromStatus(err), errs.OutOfRange) {
 					since = 0
 				}
+				// Changes may be missed until the watch is back: answer
+				// from the store again meanwhile.
+				s.rpc.vols.SetLive(false)
 				break
 			}
 			if ev.Version > since {
 				since = ev.Version
 			}
+			if ev.Type == storev1.EventType_BOOKMARK {
+				s.rpc.vols.SetLive(true)
+				continue
+			}
 			if ev.Type == storev1.EventType_PUT || ev.Type == storev1.EventType_DELETE {
+				s.rpc.vols.Invalidate(ev.Key.GetName())
 				s.rpc.volumeChanged(ctx, ev.Key.GetName())
 			}
 		}

@@ -22,15 +22,30 @@ type volumeSource interface {
 	Cluster(ctx context.Context) (*commonv1.Cluster, error)
 }
 
-// volfiles answers volfile-ids (GETSPEC keys) with generated volfiles and
-// keeps the last good answer per key, so a brief store outage does not
-// stop bricks and clients from (re)fetching.
+// volfiles answers volfile-ids (GETSPEC keys) with generated volfiles. It
+// keeps each answer until the volume changes (the store's change feed calls
+// Invalidate), so a GETSPEC costs no store round trip, and it keeps serving
+// the last good answer while the store cannot be reached.
 type volfiles struct {
 	src     volumeSource
 	workDir string
 
 	mu       sync.Mutex
 	lastGood map[string]served
+	fresh    map[string]bool   // cache keys valid until their volume changes
+	gens     map[string]uint64 // per volume, bumped by Invalidate
+	live     bool              // the change feed is following the store
+	secret   []byte
+}
+
+// SetLive says whether the change feed is following the store; answers are
+// cached only while it is, and everything cached is dropped when it starts
+// or stops.
+func (v *volfiles) SetLive(live bool) {
+	v.Invalidate("")
+	v.mu.Lock()
+	v.live = live
+	v.mu.Unlock()
 }
 
 // served is one volfile handed out, with the volume it belongs to.
@@ -40,7 +55,26 @@ type served struct {
 }
 
 func newVolfiles(src volumeSource, workDir string) *volfiles {
-	return &volfiles{src: src, workDir: workDir, lastGood: map[string]served{}}
+	return &volfiles{src: src, workDir: workDir, lastGood: map[string]served{}, fresh: map[string]bool{}, gens: map[string]uint64{}}
+}
+
+// Invalidate drops the cached answers of volume (all volumes when empty):
+// the next GETSPEC generates them again from the store.
+func (v *volfiles) Invalidate(volume string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for k := range v.fresh {
+		if volume == "" || v.lastGood[k].volume == volume {
+			delete(v.fresh, k)
+		}
+	}
+	if volume == "" {
+		for name := range v.gens {
+			v.gens[name]++
+		}
+		return
+	}
+	v.gens[volume]++
 }
 
 // credentials derives a volume's internal brick login from the cluster
@@ -74,6 +108,15 @@ func resolveKey(key string) (volume, kind string) {
 // the volume's internal credentials.
 func (v *volfiles) Get(ctx context.Context, key string, trusted bool) (served, error) {
 	cacheKey := fmt.Sprintf("%t|%s", trusted, key)
+	name, _ := resolveKey(key)
+	v.mu.Lock()
+	if v.fresh[cacheKey] {
+		out := v.lastGood[cacheKey]
+		v.mu.Unlock()
+		return out, nil
+	}
+	gen := v.gens[name]
+	v.mu.Unlock()
 	out, err := v.generate(ctx, key, trusted)
 	if errs.Is(err, errs.Unavailable) || errs.Is(err, errs.Timeout) || errs.Is(err, errs.NoQuorum) {
 		v.mu.Lock()
@@ -88,8 +131,33 @@ func (v *volfiles) Get(ctx context.Context, key string, trusted bool) (served, e
 	}
 	v.mu.Lock()
 	v.lastGood[cacheKey] = out
+	if v.live && v.gens[name] == gen {
+		// Nothing changed the volume while it was read: valid until it does.
+		v.fresh[cacheKey] = true
+	}
 	v.mu.Unlock()
 	return out, nil
+}
+
+// clusterSecret reads the cluster's secret once; it never changes.
+func (v *volfiles) clusterSecret(ctx context.Context) ([]byte, error) {
+	v.mu.Lock()
+	secret := v.secret
+	v.mu.Unlock()
+	if secret != nil {
+		return secret, nil
+	}
+	cluster, err := v.src.Cluster(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(cluster.AuthSecret) == 0 {
+		return nil, errs.New(errs.Unavailable, "the cluster record has no secret yet")
+	}
+	v.mu.Lock()
+	v.secret = cluster.AuthSecret
+	v.mu.Unlock()
+	return cluster.AuthSecret, nil
 }
 
 func (v *volfiles) generate(ctx context.Context, key string, trusted bool) (served, error) {
@@ -104,12 +172,12 @@ func (v *volfiles) generate(ctx context.Context, key string, trusted bool) (serv
 	if err != nil {
 		return served{}, err
 	}
-	cluster, err := v.src.Cluster(ctx)
+	secret, err := v.clusterSecret(ctx)
 	if err != nil {
 		return served{}, err
 	}
 	p := volgen.Params{WorkDir: v.workDir, Trusted: trusted}
-	p.Username, p.Password = credentials(cluster.AuthSecret, vol.Id)
+	p.Username, p.Password = credentials(secret, vol.Id)
 	switch kind {
 	case "shd":
 		data := volgen.SelfHeal(vol, p)

@@ -18,7 +18,9 @@ func main() {
 	n := flag.Int("n", 2000, "operations per measurement")
 	writes := flag.Int("watch-writes", 200, "writes per watch fan-out measurement")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the bench process (client and store) here")
-	only := flag.String("only", "store,peer", "comma-separated sections to run: store, peer")
+	only := flag.String("only", "store,peer,rpc", "comma-separated sections to run: store, peer, rpc")
+	rpcWorkers := flag.Int("rpc-workers", 8, "connections for the management RPC benchmark")
+	rpcDur := flag.Duration("rpc-duration", 5*time.Second, "duration of each management RPC measurement")
 	binDir := flag.String("bin", "bin", "directory with the built service binaries")
 	peerNs := flag.String("peer-n", "3,10,30,100", "pool sizes for the peer benchmark")
 	glusterdNs := flag.String("glusterd-n", "3,10,30,100", "pool sizes for stock glusterd's peer probe (empty: skip)")
@@ -33,6 +35,7 @@ func main() {
 	sections := map[string]func() (string, error){
 		"store": func() (string, error) { return storeBench(ctx, *n, *writes) },
 		"peer":  func() (string, error) { return peerSection(ctx, *binDir, *peerNs, *glusterdNs) },
+		"rpc":   func() (string, error) { return rpcSection(ctx, *binDir, *rpcWorkers, *rpcDur) },
 	}
 	for _, name := range strings.Split(*only, ",") {
 		run, ok := sections[strings.TrimSpace(name)]
