@@ -57,13 +57,30 @@ verify: generate ## gofmt, go vet, generated code up to date, import boundaries
 	@if ! git diff --exit-code --stat -- proto gateway/openapi; then echo "generated code is stale: run make generate and commit"; exit 1; fi
 	./tools/check-imports.sh
 
+# What the tests need from Debian: stock GlusterFS 10 (bricks, FUSE client,
+# libgfapi headers) and a C toolchain for the gfapi check.
+DEB_PACKAGES := glusterfs-server glusterfs-client libglusterfs-dev pkg-config gcc psmisc
+
+.PHONY: deps
+deps: ## install the Debian packages the tests need (as root, when missing)
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "missing packages: $$missing (run make deps as root)"; exit 1; fi; \
+		echo ">> installing $$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		: "the package may start a system glusterd; the tests run their own GlusterFS processes"; \
+		pkill -x glusterd 2>/dev/null || true; \
+	fi
+	@if pgrep -x glusterd >/dev/null; then echo "warning: a glusterd is running; it holds port 24007, which the end-to-end tests need on 127.1.1.x (stop it first)"; fi
+
 .PHONY: test
-test: consul ## unit and integration tests (real Consul)
+test: deps consul ## unit and integration tests (real Consul, real GlusterFS bricks and FUSE mounts)
 	$(GO) test $(TESTFLAGS) ./... ./e2e/...
 
 .PHONY: bench
-bench: consul ## benchmarks; results written to docs/benchmarks.md
-	$(GO) run ./tools/bench -out docs/benchmarks.md
+bench: deps build ## benchmarks beside stock glusterd; results written to docs/benchmarks.md
+	$(GO) run ./tools/bench -bin $(BIN) -out docs/benchmarks.md
 
 .PHONY: run
 run: build ## a single-node cluster on a local Consul agent (NODES=3 for three storage nodes); Ctrl-C stops it
