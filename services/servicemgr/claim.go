@@ -12,8 +12,8 @@ import (
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
-	"github.com/glusterd-ng/glusterd-ng/libs/log"
 	"github.com/glusterd-ng/glusterd-ng/libs/identity"
+	"github.com/glusterd-ng/glusterd-ng/libs/log"
 )
 
 // nodeEntry is the name of the runtime entry a node holds its id with.

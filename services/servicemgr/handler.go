@@ -7,8 +7,8 @@ import (
 	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
-	"github.com/glusterd-ng/glusterd-ng/libs/log"
 	"github.com/glusterd-ng/glusterd-ng/libs/identity"
+	"github.com/glusterd-ng/glusterd-ng/libs/log"
 )
 
 // handler maps the gRPC API onto the server.

@@ -20,10 +20,10 @@ import (
 	"github.com/glusterd-ng/glusterd-ng/libs/discovery"
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
+	"github.com/glusterd-ng/glusterd-ng/libs/identity"
 	"github.com/glusterd-ng/glusterd-ng/libs/log"
 	"github.com/glusterd-ng/glusterd-ng/libs/service"
 	"github.com/glusterd-ng/glusterd-ng/libs/storeclient"
-	"github.com/glusterd-ng/glusterd-ng/libs/identity"
 )
 
 // ServiceName is the service manager's name in Consul's catalog.
