@@ -198,4 +198,16 @@ func TestReplicaBrickKilledAndBack(t *testing.T) {
 		_, err := os.Stat(filepath.Join(bricks[0].Path, filepath.Base(name)))
 		return err == nil
 	}, "the client reconnected to the restarted brick on its new port")
+
+	// The portmap itself crashes and restarts while bricks and the mount run:
+	// the registry is whole again (bricks sign in again on reconnect) and
+	// I/O never stopped.
+	g.node.Portmap.Kill()
+	down := filepath.Join(m.Mountpoint, "portmap-down")
+	require.NoError(t, os.Mkdir(down, 0o755))
+	during, err := framework.WriteFiles(down, 5, 4<<10)
+	require.NoError(t, err, "I/O goes on while the portmap is down")
+	require.NoError(t, g.node.Portmap.Start())
+	g.signedIn(want)
+	require.NoError(t, framework.VerifyFiles(down, during))
 }

@@ -249,3 +249,20 @@ func TestConnPipe(t *testing.T) {
 	require.NoError(t, cli.Close())
 	require.NoError(t, <-done)
 }
+
+func TestConnInlineCallsAnswerInOrder(t *testing.T) {
+	_, p, _ := startConn(t, sunrpc.ConnConfig{
+		Handler: sunrpc.HandlerFunc(func(_ context.Context, _ *sunrpc.Conn, c *sunrpc.CallMsg) *sunrpc.ReplyMsg {
+			return sunrpc.NewSuccessReply(c, c.Args)
+		}),
+		Inline: func(c *sunrpc.CallMsg) bool { return c.Procedure == 1 },
+	})
+	for xid := uint32(1); xid <= 20; xid++ {
+		p.send(call(xid, 1, []byte{0, 0, 0, byte(xid)}))
+	}
+	for xid := uint32(1); xid <= 20; xid++ {
+		m := p.recv()
+		require.NotNil(t, m.Reply)
+		require.Equal(t, xid, m.Reply.XID, "inline calls are answered in the order they came")
+	}
+}
