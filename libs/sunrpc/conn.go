@@ -1,6 +1,7 @@
 package sunrpc
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -121,7 +122,8 @@ func (c *Conn) Serve(ctx context.Context) error {
 		_ = c.Close()
 	}()
 	sem := make(chan struct{}, c.cfg.MaxInFlight)
-	rr := NewRecordReader(c.nc, c.cfg.MaxRecordSize)
+	// Buffered, so a record's marker and body usually take one read.
+	rr := NewRecordReader(bufio.NewReaderSize(c.nc, 32<<10), c.cfg.MaxRecordSize)
 	for {
 		rec, err := rr.ReadRecord()
 		if err != nil {

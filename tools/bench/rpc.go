@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -39,7 +40,7 @@ func dialRPC(addr string) (*rpcConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &rpcConn{nc: nc, rr: sunrpc.NewRecordReader(nc, 0)}, nil
+	return &rpcConn{nc: nc, rr: sunrpc.NewRecordReader(bufio.NewReader(nc), 0)}, nil
 }
 
 // call sends one call and waits for its reply.
@@ -96,6 +97,55 @@ func rpcLoad(addr string, workers int, d time.Duration, op func(*rpcConn) error)
 					return
 				}
 				lat = append(lat, time.Since(t))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return sample{lat: all, elapsed: time.Since(start)}, ferr
+}
+
+// rpcPaced runs `workers` connections that together send `rate` requests
+// per second on a fixed schedule for d (an open loop, so both servers see
+// the same load), and returns each request's latency measured from the time
+// it was due, so a stalled server is not let off (no coordinated omission).
+func rpcPaced(addr string, workers, rate int, d time.Duration, op func(*rpcConn) error) (sample, error) {
+	var (
+		mu   sync.Mutex
+		all  []time.Duration
+		ferr error
+		wg   sync.WaitGroup
+	)
+	interval := time.Duration(int64(time.Second) * int64(workers) / int64(rate))
+	start := time.Now()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := dialRPC(addr)
+			if err != nil {
+				mu.Lock()
+				ferr = err
+				mu.Unlock()
+				return
+			}
+			defer c.nc.Close()
+			var lat []time.Duration
+			due := start.Add(interval * time.Duration(w) / time.Duration(workers))
+			for due.Sub(start) < d {
+				if wait := time.Until(due); wait > 0 {
+					time.Sleep(wait)
+				}
+				if err := op(c); err != nil {
+					mu.Lock()
+					ferr = err
+					mu.Unlock()
+					return
+				}
+				lat = append(lat, time.Since(due))
+				due = due.Add(interval)
 			}
 			mu.Lock()
 			all = append(all, lat...)
@@ -165,7 +215,7 @@ func rpcSection(ctx context.Context, binDir string, workers int, d time.Duration
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "## GlusterFS management RPC: PORTBYBRICK and GETSPEC\n\n%s. A Go load generator opens %d connections (as %d GlusterFS processes would) and sends each request back to back for %s per row; GETSPEC asks for a 1-brick distribute volume's client volfile (key `/gv0`), PORTBYBRICK for its signed-in brick. Target: at least glusterd's throughput at no worse p99.\n\n", machine(), workers, workers, d)
+	fmt.Fprintf(&b, "## GlusterFS management RPC: PORTBYBRICK and GETSPEC\n\n%s. A Go load generator opens %d connections (as %d GlusterFS processes would) and sends each request back to back for %s per row; GETSPEC asks for a 1-brick distribute volume's client volfile (key `/gv0`), PORTBYBRICK for its signed-in brick. Target: at least glusterd's throughput at no worse p99. First each server at its capacity (closed loop: every connection sends its next request when the reply arrives), then both at the same fixed load.\n\n", machine(), workers, workers, d)
 	b.WriteString(note)
 	b.WriteString("| request | server | requests/s | p50 | p99 | vs glusterd (throughput) |\n|---|---|---|---|---|---|\n")
 	for _, op := range []struct {
@@ -197,6 +247,24 @@ func rpcSection(ctx context.Context, binDir string, workers int, d time.Duration
 			rows = append(rows, fmt.Sprintf("| %s | %s | %.0f | %s | %s | %s |\n", op.name, t.name, s.opsPerSec(), ms(s.pct(.5)), ms(s.pct(.99)), ratio))
 		}
 		b.WriteString(strings.Join(rows, ""))
+	}
+	rate := 10000
+	fmt.Fprintf(&b, "\nLatency at equal load: the same %d connections send %d requests/s in total on a fixed schedule for %s (an open loop, well under either server's capacity); latency is measured from when each request was due.\n\n", workers, rate, d)
+	b.WriteString("| request | server | p50 | p99 | p99.9 | max |\n|---|---|---|---|---|---|\n")
+	for _, op := range []struct {
+		name string
+		fn   func(t target) func(*rpcConn) error
+	}{
+		{"PORTBYBRICK", func(t target) func(*rpcConn) error { return portByBrick(t.brick) }},
+		{"GETSPEC", func(t target) func(*rpcConn) error { return getSpec("/gv0") }},
+	} {
+		for _, t := range targets {
+			s, err := rpcPaced(t.addr, workers, rate, d, op.fn(t))
+			if err != nil {
+				return "", fmt.Errorf("paced %s against %s: %w", op.name, t.name, err)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", op.name, t.name, ms(s.pct(.5)), ms(s.pct(.99)), ms(s.pct(.999)), ms(s.pct(1)))
+		}
 	}
 	b.WriteString("\n")
 	return b.String(), nil
