@@ -6,6 +6,7 @@ package config
 import (
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -93,4 +94,37 @@ func (c *Common) Validate() error {
 		return fmt.Errorf("check-interval %s is too short", c.CheckInterval)
 	}
 	return nil
+}
+
+// Server is where a gRPC service listens and what it registers in Consul.
+type Server struct {
+	// Listen is the gRPC listen address.
+	Listen string
+	// Advertise is the host registered in Consul; empty uses the listen host.
+	Advertise string
+}
+
+// RegisterServer registers --listen (default def) and --advertise.
+func (s *Server) RegisterServer(fs *flag.FlagSet, def string) {
+	String(fs, &s.Listen, "listen", def, "gRPC listen address")
+	String(fs, &s.Advertise, "advertise", "", "host registered in Consul (default: the listen host)")
+}
+
+// ValidateServer checks the listen address.
+func (s *Server) ValidateServer() error {
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+		return fmt.Errorf("listen %q: %w", s.Listen, err)
+	}
+	return nil
+}
+
+// StoreClient is how a service reaches the store.
+type StoreClient struct {
+	// StoreTarget is the gRPC target of the store ("consul:///store" or "host:port").
+	StoreTarget string
+}
+
+// RegisterStoreClient registers --store-target.
+func (s *StoreClient) RegisterStoreClient(fs *flag.FlagSet) {
+	String(fs, &s.StoreTarget, "store-target", "consul:///store", "gRPC target of the store service")
 }

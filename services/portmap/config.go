@@ -12,18 +12,14 @@ import (
 // Config is the portmap service's configuration.
 type Config struct {
 	config.Common
-	// Listen is the gRPC listen address.
-	Listen string
+	config.Server
+	config.StoreClient
 	// MgmtListen is where GlusterFS processes reach the management RPC (glusterd's 24007).
 	MgmtListen string
-	// Advertise is the host registered in Consul; empty uses the listen host.
-	Advertise string
 	// StateDir is the node's state directory (its identity).
 	StateDir string
 	// NodeID sets the node's UUID the first time (for containers).
 	NodeID string
-	// StoreTarget is the gRPC target of the store.
-	StoreTarget string
 	// BasePort and MaxPort bound the brick ports handed out.
 	BasePort, MaxPort int
 	// WorkDir is the glusterd-style working directory named inside volfiles.
@@ -35,12 +31,11 @@ type Config struct {
 // RegisterFlags registers every setting on fs (each also read from GDNG_<NAME>).
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.RegisterCommon(fs)
-	config.String(fs, &c.Listen, "listen", "127.0.0.1:24014", "gRPC listen address")
+	c.RegisterServer(fs, "127.0.0.1:24014")
+	c.RegisterStoreClient(fs)
 	config.String(fs, &c.MgmtListen, "mgmt-listen", "127.0.0.1:24007", "GlusterFS management RPC listen address")
-	config.String(fs, &c.Advertise, "advertise", "", "host registered in Consul (default: the listen host)")
 	config.String(fs, &c.StateDir, "state-dir", "/var/lib/glusterd-ng", "the node's state directory")
 	config.String(fs, &c.NodeID, "node-id", "", "the node's UUID, set once (default: the one in the state directory)")
-	config.String(fs, &c.StoreTarget, "store-target", "consul:///store", "gRPC target of the store service")
 	fs.IntVar(&c.BasePort, "base-port", 49152, "lowest brick port (env "+config.EnvName("base-port")+")")
 	fs.IntVar(&c.MaxPort, "max-port", 60999, "highest brick port (env "+config.EnvName("max-port")+")")
 	config.String(fs, &c.WorkDir, "workdir", "/var/lib/glusterd", "glusterd-style working directory named in volfiles")

@@ -14,10 +14,8 @@ import (
 // Config is the service manager's configuration.
 type Config struct {
 	config.Common
-	// Listen is the gRPC listen address.
-	Listen string
-	// Advertise is the host registered in Consul and given to peers; empty uses the listen host.
-	Advertise string
+	config.Server
+	config.StoreClient
 	// StateDir keeps the node's identity and, later, its daemons' state.
 	StateDir string
 	// NodeID sets the node's UUID the first time (for containers); it can never change.
@@ -26,8 +24,6 @@ type Config struct {
 	Name string
 	// Addresses are the node's addresses for bricks and clients; empty uses the advertise host.
 	Addresses string
-	// StoreTarget is the gRPC target of the store ("consul:///store" or "host:port").
-	StoreTarget string
 	// SessionTTL is the TTL of the node's store session: its runtime state dies this long after the node.
 	SessionTTL time.Duration
 }
@@ -35,13 +31,12 @@ type Config struct {
 // RegisterFlags registers every setting on fs (each also read from GDNG_<NAME>).
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.RegisterCommon(fs)
-	config.String(fs, &c.Listen, "listen", "127.0.0.1:24013", "gRPC listen address")
-	config.String(fs, &c.Advertise, "advertise", "", "host registered in Consul and given to peers (default: the listen host)")
+	c.RegisterServer(fs, "127.0.0.1:24013")
+	c.RegisterStoreClient(fs)
 	config.String(fs, &c.StateDir, "state-dir", "/var/lib/glusterd-ng", "directory keeping the node's identity")
 	config.String(fs, &c.NodeID, "node-id", "", "the node's UUID, set once (default: generated on first start)")
 	config.String(fs, &c.Name, "name", "", "the node's name (default: the host name)")
 	config.String(fs, &c.Addresses, "addresses", "", "comma-separated addresses of the node (default: the advertise host)")
-	config.String(fs, &c.StoreTarget, "store-target", "consul:///store", "gRPC target of the store service")
 	config.Duration(fs, &c.SessionTTL, "session-ttl", 15*time.Second, "TTL of the node's store session")
 }
 

@@ -12,10 +12,7 @@ import (
 // Config is the store service's configuration.
 type Config struct {
 	config.Common
-	// Listen is the gRPC listen address.
-	Listen string
-	// Advertise is the host registered in Consul; empty uses the listen host.
-	Advertise string
+	config.Server
 	// KVPrefix is the Consul KV prefix the cluster's tree lives under.
 	KVPrefix string
 	// ClusterName names the cluster record created on first start.
@@ -31,8 +28,7 @@ type Config struct {
 // RegisterFlags registers every setting on fs (each also read from GDNG_<NAME>).
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.RegisterCommon(fs)
-	config.String(fs, &c.Listen, "listen", "127.0.0.1:24011", "gRPC listen address")
-	config.String(fs, &c.Advertise, "advertise", "", "host registered in Consul (default: the listen host)")
+	c.RegisterServer(fs, "127.0.0.1:24011")
 	config.String(fs, &c.KVPrefix, "kv-prefix", "glusterd-ng/", "Consul KV prefix of the cluster's configuration")
 	config.String(fs, &c.ClusterName, "cluster-name", "gluster", "name of the cluster record created on first start")
 	config.Duration(fs, &c.Retention, "retention", time.Hour, "how long deletion records are kept for resuming watches")
@@ -45,8 +41,8 @@ func (c *Config) Validate() error {
 	if err := c.Common.Validate(); err != nil {
 		return err
 	}
-	if c.Listen == "" {
-		return fmt.Errorf("listen must be set")
+	if err := c.ValidateServer(); err != nil {
+		return err
 	}
 	if !strings.HasSuffix(c.KVPrefix, "/") {
 		return fmt.Errorf("kv-prefix %q must end in /", c.KVPrefix)
