@@ -69,7 +69,8 @@ func (h *handler) ListDaemons(ctx context.Context, _ *servicemgrv1.ListDaemonsRe
 	}
 	out := &servicemgrv1.ListDaemonsResponse{Daemons: []*commonv1.RuntimeEntry{}}
 	for _, e := range entries {
-		if e.Kind != "node" {
+		// The node's identity and the portmap's port entries are not daemons.
+		if e.Kind != "node" && e.Kind != "port" {
 			out.Daemons = append(out.Daemons, e)
 		}
 	}
