@@ -11,17 +11,21 @@ import (
 	"time"
 )
 
-// StartCluster starts instances 1..n under baseDir (each in baseDir/<N>), at
+// FirstIndex is the index (the last octet of 127.1.1.x) of a cluster's first
+// instance; tests move it away from addresses other tests use.
+var FirstIndex = 1
+
+// StartCluster starts instances FirstIndex.. under baseDir (each in baseDir/<N>), at
 // most StartParallelism at a time, and returns once every one answers
 // `gluster pool list`. Instance directories must not hold an earlier run. On
 // failure everything it started is stopped.
 func StartCluster(ctx context.Context, n int, baseDir string) ([]*Instance, error) {
-	if n < 1 || n > MaxInstances {
-		return nil, fmt.Errorf("cluster size %d out of range 1..%d", n, MaxInstances)
+	if n < 1 || FirstIndex+n-1 > MaxInstances {
+		return nil, fmt.Errorf("cluster size %d from index %d out of range 1..%d", n, FirstIndex, MaxInstances)
 	}
 	ins := make([]*Instance, n)
 	for i := range ins {
-		in, err := NewInstance(baseDir, i+1)
+		in, err := NewInstance(baseDir, FirstIndex+i)
 		if err != nil {
 			return nil, err
 		}
