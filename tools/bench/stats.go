@@ -60,3 +60,28 @@ func measure(n, workers int, op func(i int) error) (sample, error) {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+// interleave measures several operations over the indexes 0..n-1 in rounds:
+// each round runs every operation on the round's slice of indexes, the order
+// rotating from round to round, so that drift in the machine or in Consul
+// (raft snapshots, log growth) falls on all of them alike.
+func interleave(n, workers, rounds int, ops ...func(i int) error) ([]sample, error) {
+	out := make([]sample, len(ops))
+	per := (n + rounds - 1) / rounds
+	for r := 0; r < rounds; r++ {
+		lo, hi := r*per, min(n, (r+1)*per)
+		if lo >= hi {
+			break
+		}
+		for k := range ops {
+			j := (k + r) % len(ops)
+			s, err := measure(hi-lo, workers, func(i int) error { return ops[j](lo + i) })
+			if err != nil {
+				return nil, err
+			}
+			out[j].lat = append(out[j].lat, s.lat...)
+			out[j].elapsed += s.elapsed
+		}
+	}
+	return out, nil
+}

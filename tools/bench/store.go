@@ -83,6 +83,7 @@ func storeBench(ctx context.Context, n, writes int) (string, error) {
 	value2, _ := protojson.Marshal(updated("x").GetVolume())
 
 	var rows []row
+	const rounds = 10
 	for _, workers := range []int{1, 8} {
 		tag := fmt.Sprintf("w%d", workers)
 		rawVer := make([]uint64, n)
@@ -92,17 +93,14 @@ func storeBench(ctx context.Context, n, writes int) (string, error) {
 		txnVer := func(i int) uint64 { return txnVers[i] }
 		stName := func(i int) string { return fmt.Sprintf("%s-v%d", tag, i) }
 
-		rawCreate, err := measure(n, workers, func(i int) error {
+		rawCreate := func(i int) error {
 			ok, _, err := kv.CAS(&api.KVPair{Key: rawKey(i), Value: value}, nil)
 			if err == nil && !ok {
 				err = fmt.Errorf("raw create refused")
 			}
 			return err
-		})
-		if err != nil {
-			return "", err
 		}
-		txnCreate, err := measure(n, workers, func(i int) error {
+		txnCreate := func(i int) error {
 			ok, resp, _, err := txn.Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: rawKey(i) + "t", Value: value}}}, nil)
 			if err == nil && !ok {
 				err = fmt.Errorf("raw txn create refused")
@@ -111,74 +109,64 @@ func storeBench(ctx context.Context, n, writes int) (string, error) {
 				txnVers[i] = resp.Results[0].KV.ModifyIndex
 			}
 			return err
-		})
-		if err != nil {
-			return "", err
 		}
-		stCreate, err := measure(n, workers, func(i int) error {
+		stCreate := func(i int) error {
 			r, err := sc.Create(ctx, &storev1.CreateRequest{Resource: benchVolume(stName(i))})
 			if err == nil {
 				stVer[i] = r.ResourceVersion
 			}
 			return err
-		})
+		}
+		creates, err := interleave(n, workers, rounds, rawCreate, txnCreate, stCreate)
 		if err != nil {
 			return "", err
 		}
-		rawGet, err := measure(n, workers, func(i int) error {
+		rawGet := func(i int) error {
 			p, _, err := kv.Get(rawKey(i), nil)
 			if err == nil {
 				rawVer[i] = p.ModifyIndex
 			}
 			return err
-		})
-		if err != nil {
-			return "", err
 		}
-		stGet, err := measure(n, workers, func(i int) error {
+		stGet := func(i int) error {
 			_, err := sc.Get(ctx, &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_VOLUME, Name: stName(i)}})
 			return err
-		})
+		}
+		gets, err := interleave(n, workers, rounds, rawGet, stGet)
 		if err != nil {
 			return "", err
 		}
-		rawUpd, err := measure(n, workers, func(i int) error {
+		rawUpd := func(i int) error {
 			ok, _, err := kv.CAS(&api.KVPair{Key: rawKey(i), Value: value2, ModifyIndex: rawVer[i]}, nil)
 			if err == nil && !ok {
 				err = fmt.Errorf("raw CAS refused")
 			}
 			return err
-		})
-		if err != nil {
-			return "", err
 		}
-		txnGet := rawGet
-		txnUpd, err := measure(n, workers, func(i int) error {
+		txnUpd := func(i int) error {
 			ok, resp, _, err := txn.Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: rawKey(i) + "t", Value: value2, Index: txnVer(i)}}}, nil)
 			if err == nil && (!ok || resp.Results[0].KV.ModifyIndex == 0) {
 				err = fmt.Errorf("raw txn CAS refused")
 			}
 			return err
-		})
-		if err != nil {
-			return "", err
 		}
-		stUpd, err := measure(n, workers, func(i int) error {
+		stUpd := func(i int) error {
 			_, err := sc.Update(ctx, &storev1.UpdateRequest{Resource: updated(stName(i)), ResourceVersion: stVer[i]})
 			return err
-		})
+		}
+		updates, err := interleave(n, workers, rounds, rawUpd, txnUpd, stUpd)
 		if err != nil {
 			return "", err
 		}
 		rows = append(rows,
-			row{"Create", rawCreate, txnCreate, stCreate, workers},
-			row{"Get", rawGet, txnGet, stGet, workers},
-			row{"CAS-Update", rawUpd, txnUpd, stUpd, workers})
+			row{"Create", creates[0], creates[1], creates[2], workers},
+			row{"Get", gets[0], gets[0], gets[1], workers},
+			row{"CAS-Update", updates[0], updates[1], updates[2], workers})
 	}
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Store: gRPC store vs raw Consul KV\n\n%s; Consul v1.14.11, one server on loopback with its data on local disk.\n", machine())
-	fmt.Fprintf(&b, "Each operation %d times on a replica-3 volume record (%d bytes of JSON). Raw KV = Consul's KV endpoint (CAS create, get, CAS update), which answers only true/false to a write; raw txn = Consul's transaction endpoint doing the same write and returning the new ModifyIndex, which is what the store must do to tell the caller its new version (Gets use the KV endpoint in both raw columns); store = the store's gRPC API (validation, protojson, one Consul transaction). Ratio = raw ops/s ÷ store ops/s (1.00 = no overhead). The store runs in the bench process with no watchers open (its change feed is idle).\n\n", n, len(value))
+	fmt.Fprintf(&b, "Each operation %d times on a replica-3 volume record (%d bytes of JSON). Raw KV = Consul's KV endpoint (CAS create, get, CAS update), which answers only true/false to a write; raw txn = Consul's transaction endpoint doing the same write and returning the new ModifyIndex, which is what the store must do to tell the caller its new version (Gets use the KV endpoint in both raw columns); store = the store's gRPC API (validation, protojson, one Consul transaction). Ratio = raw ops/s ÷ store ops/s (1.00 = no overhead). The variants run interleaved in %d rounds with rotating order, so drift in the machine or in Consul weighs on all alike. The store runs in the bench process with no watchers open (its change feed is idle).\n\n", n, len(value), rounds)
 	b.WriteString("| operation | clients | raw KV ops/s | raw txn ops/s | store ops/s | ratio vs KV | ratio vs txn | raw KV p50 / p99 | raw txn p50 / p99 | store p50 / p99 |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %d | %.0f | %.0f | %.0f | %.2f× | %.2f× | %s / %s | %s / %s | %s / %s |\n", r.op, r.rawWorker,
