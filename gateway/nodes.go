@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/hashicorp/consul/api"
+	"google.golang.org/grpc"
 
 	peerv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/peer/v1"
 	portmapv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/portmap/v1"
@@ -29,6 +30,16 @@ type portmapProxy struct {
 	*nodeProxy
 }
 
+// dialNode connects to the instance of service on the node of peer ref
+// (id, name or address); the caller closes the connection.
+func (n *nodeProxy) dialNode(ctx context.Context, service, ref string) (*grpc.ClientConn, error) {
+	addr, err := n.nodeAddr(ctx, service, ref)
+	if err != nil {
+		return nil, err
+	}
+	return grpcx.Dial(addr)
+}
+
 // nodeAddr resolves a peer (id, name or address) to the address of its
 // instance of service.
 func (n *nodeProxy) nodeAddr(ctx context.Context, service, ref string) (string, error) {
@@ -49,11 +60,7 @@ func (n *nodeProxy) nodeAddr(ctx context.Context, service, ref string) (string, 
 }
 
 func (n *portmapProxy) ListPorts(ctx context.Context, req *portmapv1.ListPortsRequest) (*portmapv1.ListPortsResponse, error) {
-	addr, err := n.nodeAddr(ctx, "portmap", req.GetPeer())
-	if err != nil {
-		return nil, err
-	}
-	conn, err := grpcx.Dial(addr)
+	conn, err := n.dialNode(ctx, "portmap", req.GetPeer())
 	if err != nil {
 		return nil, err
 	}
@@ -62,11 +69,7 @@ func (n *portmapProxy) ListPorts(ctx context.Context, req *portmapv1.ListPortsRe
 }
 
 func (n *nodeProxy) ListDaemons(ctx context.Context, req *servicemgrv1.ListDaemonsRequest) (*servicemgrv1.ListDaemonsResponse, error) {
-	addr, err := n.nodeAddr(ctx, "servicemgr", req.GetPeer())
-	if err != nil {
-		return nil, err
-	}
-	conn, err := grpcx.Dial(addr)
+	conn, err := n.dialNode(ctx, "servicemgr", req.GetPeer())
 	if err != nil {
 		return nil, err
 	}
