@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/glusterd-ng/glusterd-ng/libs/config"
+	"github.com/glusterd-ng/glusterd-ng/libs/consulkv"
 	"github.com/glusterd-ng/glusterd-ng/libs/discovery"
 	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
 	"github.com/glusterd-ng/glusterd-ng/libs/log"
@@ -106,4 +109,26 @@ func retryRegister(ctx context.Context, o Options, reg discovery.Registration) {
 			return
 		}
 	}
+}
+
+// Dependencies are the Consul client and store connection a service uses.
+type Dependencies struct {
+	// Consul is the Consul KV and API client.
+	Consul *consulkv.Client
+	// Store is a connection to the store service (close it at stop).
+	Store *grpc.ClientConn
+}
+
+// Connect builds the Consul client for common and dials the store at
+// storeTarget, resolving "consul:///store" through Consul.
+func Connect(common config.Common, storeTarget string, logger *zap.Logger) (Dependencies, error) {
+	kv, err := consulkv.New(consulkv.Config{Address: common.ConsulAddr, Token: common.ConsulToken})
+	if err != nil {
+		return Dependencies{}, err
+	}
+	conn, err := grpcx.Dial(storeTarget, grpcx.WithConsulResolver(kv.API(), logger.Named("resolver")))
+	if err != nil {
+		return Dependencies{}, fmt.Errorf("dial store at %s: %w", storeTarget, err)
+	}
+	return Dependencies{Consul: kv, Store: conn}, nil
 }

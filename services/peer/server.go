@@ -12,7 +12,6 @@ import (
 
 	peerv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/peer/v1"
 
-	"github.com/glusterd-ng/glusterd-ng/libs/consulkv"
 	"github.com/glusterd-ng/glusterd-ng/libs/discovery"
 	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
 	"github.com/glusterd-ng/glusterd-ng/libs/service"
@@ -38,14 +37,11 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("peer config: %w", err)
 	}
-	kv, err := consulkv.New(consulkv.Config{Address: cfg.ConsulAddr, Token: cfg.ConsulToken})
+	deps, err := service.Connect(cfg.Common, cfg.StoreTarget, logger)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := grpcx.Dial(cfg.StoreTarget, grpcx.WithConsulResolver(kv.API(), logger.Named("resolver")))
-	if err != nil {
-		return nil, fmt.Errorf("dial store at %s: %w", cfg.StoreTarget, err)
-	}
+	kv, conn := deps.Consul, deps.Store
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		conn.Close()

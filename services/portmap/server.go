@@ -19,7 +19,6 @@ import (
 	portmapv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/portmap/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
-	"github.com/glusterd-ng/glusterd-ng/libs/consulkv"
 	"github.com/glusterd-ng/glusterd-ng/libs/discovery"
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
@@ -67,14 +66,11 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 	}
 	nodeID := ident.Get().NodeID
 	logger = logger.With(log.Node(nodeID))
-	kv, err := consulkv.New(consulkv.Config{Address: cfg.ConsulAddr, Token: cfg.ConsulToken})
+	deps, err := service.Connect(cfg.Common, cfg.StoreTarget, logger)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := grpcx.Dial(cfg.StoreTarget, grpcx.WithConsulResolver(kv.API(), logger.Named("resolver")))
-	if err != nil {
-		return nil, fmt.Errorf("dial store at %s: %w", cfg.StoreTarget, err)
-	}
+	kv, conn := deps.Consul, deps.Store
 	ports, err := registry.New(cfg.BasePort, cfg.MaxPort)
 	if err != nil {
 		return nil, err

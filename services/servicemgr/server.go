@@ -16,7 +16,6 @@ import (
 
 	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
 
-	"github.com/glusterd-ng/glusterd-ng/libs/consulkv"
 	"github.com/glusterd-ng/glusterd-ng/libs/discovery"
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
@@ -62,14 +61,11 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 		return nil, err
 	}
 	logger = logger.With(log.Node(ident.Get().NodeID))
-	kv, err := consulkv.New(consulkv.Config{Address: cfg.ConsulAddr, Token: cfg.ConsulToken})
+	deps, err := service.Connect(cfg.Common, cfg.StoreTarget, logger)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := grpcx.Dial(cfg.StoreTarget, grpcx.WithConsulResolver(kv.API(), logger.Named("resolver")))
-	if err != nil {
-		return nil, fmt.Errorf("dial store at %s: %w", cfg.StoreTarget, err)
-	}
+	kv, conn := deps.Consul, deps.Store
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		conn.Close()
