@@ -3,12 +3,15 @@ package servicemgr
 import (
 	"context"
 
+	"go.uber.org/zap"
+
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/identity"
 	"github.com/glusterd-ng/glusterd-ng/libs/log"
+	"github.com/glusterd-ng/glusterd-ng/services/servicemgr/internal/brick"
 )
 
 // handler maps the gRPC API onto the server.
@@ -75,4 +78,55 @@ func (h *handler) ListDaemons(ctx context.Context, _ *servicemgrv1.ListDaemonsRe
 		}
 	}
 	return out, nil
+}
+
+// otherBricks lists the paths of every brick of any volume on this node.
+func (h *handler) otherBricks(ctx context.Context) ([]string, error) {
+	vols, err := h.s.store.Volumes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, v := range vols {
+		for _, sv := range v.Subvolumes {
+			for _, b := range sv.Bricks {
+				if b.PeerId == h.s.NodeID() {
+					out = append(out, b.Path)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// The node actions below are for the orchestrator. Callers will be
+// authenticated as members of this cluster (mTLS) with the security work;
+// until then any client that reaches the node can call them.
+
+func (h *handler) PrepareBrick(ctx context.Context, req *servicemgrv1.PrepareBrickRequest) (*servicemgrv1.PrepareBrickResponse, error) {
+	others, err := h.otherBricks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	created, err := brick.Prepare(brick.Request{VolumeID: req.GetVolumeId(), Path: req.GetBrickPath(),
+		CreateDir: req.GetCreateDir(), Force: req.GetForce(), Others: others})
+	if err != nil {
+		return nil, err
+	}
+	h.s.log.Info("prepared brick", zap.String("brick_path", req.BrickPath), zap.Bool("created_dir", created))
+	return &servicemgrv1.PrepareBrickResponse{CreatedDir: created}, nil
+}
+
+func (h *handler) UnprepareBrick(_ context.Context, req *servicemgrv1.UnprepareBrickRequest) (*servicemgrv1.UnprepareBrickResponse, error) {
+	if err := brick.Unprepare(req.GetVolumeId(), req.GetBrickPath(), req.GetRemoveDir()); err != nil {
+		return nil, err
+	}
+	return &servicemgrv1.UnprepareBrickResponse{}, nil
+}
+
+func (h *handler) CleanupBrick(_ context.Context, req *servicemgrv1.CleanupBrickRequest) (*servicemgrv1.CleanupBrickResponse, error) {
+	if err := brick.Cleanup(req.GetVolumeId(), req.GetBrickPath()); err != nil {
+		return nil, err
+	}
+	return &servicemgrv1.CleanupBrickResponse{}, nil
 }

@@ -417,6 +417,309 @@ func (*LeaveResponse) Descriptor() ([]byte, []int) {
 	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{7}
 }
 
+type PrepareBrickRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// volume_id is the UUID written as the brick's trusted.glusterfs.volume-id.
+	VolumeId string `protobuf:"bytes,1,opt,name=volume_id,json=volumeId,proto3" json:"volume_id,omitempty"`
+	// brick_path is the absolute, clean brick directory.
+	BrickPath string `protobuf:"bytes,2,opt,name=brick_path,json=brickPath,proto3" json:"brick_path,omitempty"`
+	// create_dir allows creating the directory (and missing parents).
+	CreateDir bool `protobuf:"varint,3,opt,name=create_dir,json=createDir,proto3" json:"create_dir,omitempty"`
+	// force allows a brick on the root filesystem.
+	Force         bool `protobuf:"varint,4,opt,name=force,proto3" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareBrickRequest) Reset() {
+	*x = PrepareBrickRequest{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareBrickRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareBrickRequest) ProtoMessage() {}
+
+func (x *PrepareBrickRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareBrickRequest.ProtoReflect.Descriptor instead.
+func (*PrepareBrickRequest) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PrepareBrickRequest) GetVolumeId() string {
+	if x != nil {
+		return x.VolumeId
+	}
+	return ""
+}
+
+func (x *PrepareBrickRequest) GetBrickPath() string {
+	if x != nil {
+		return x.BrickPath
+	}
+	return ""
+}
+
+func (x *PrepareBrickRequest) GetCreateDir() bool {
+	if x != nil {
+		return x.CreateDir
+	}
+	return false
+}
+
+func (x *PrepareBrickRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+type PrepareBrickResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// created_dir is true when the directory did not exist and was created;
+	// UnprepareBrick removes it again.
+	CreatedDir    bool `protobuf:"varint,1,opt,name=created_dir,json=createdDir,proto3" json:"created_dir,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareBrickResponse) Reset() {
+	*x = PrepareBrickResponse{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareBrickResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareBrickResponse) ProtoMessage() {}
+
+func (x *PrepareBrickResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareBrickResponse.ProtoReflect.Descriptor instead.
+func (*PrepareBrickResponse) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PrepareBrickResponse) GetCreatedDir() bool {
+	if x != nil {
+		return x.CreatedDir
+	}
+	return false
+}
+
+type UnprepareBrickRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	VolumeId  string                 `protobuf:"bytes,1,opt,name=volume_id,json=volumeId,proto3" json:"volume_id,omitempty"`
+	BrickPath string                 `protobuf:"bytes,2,opt,name=brick_path,json=brickPath,proto3" json:"brick_path,omitempty"`
+	// remove_dir removes the directory (PrepareBrick created it).
+	RemoveDir     bool `protobuf:"varint,3,opt,name=remove_dir,json=removeDir,proto3" json:"remove_dir,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnprepareBrickRequest) Reset() {
+	*x = UnprepareBrickRequest{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnprepareBrickRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnprepareBrickRequest) ProtoMessage() {}
+
+func (x *UnprepareBrickRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnprepareBrickRequest.ProtoReflect.Descriptor instead.
+func (*UnprepareBrickRequest) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *UnprepareBrickRequest) GetVolumeId() string {
+	if x != nil {
+		return x.VolumeId
+	}
+	return ""
+}
+
+func (x *UnprepareBrickRequest) GetBrickPath() string {
+	if x != nil {
+		return x.BrickPath
+	}
+	return ""
+}
+
+func (x *UnprepareBrickRequest) GetRemoveDir() bool {
+	if x != nil {
+		return x.RemoveDir
+	}
+	return false
+}
+
+type UnprepareBrickResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnprepareBrickResponse) Reset() {
+	*x = UnprepareBrickResponse{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnprepareBrickResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnprepareBrickResponse) ProtoMessage() {}
+
+func (x *UnprepareBrickResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnprepareBrickResponse.ProtoReflect.Descriptor instead.
+func (*UnprepareBrickResponse) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{11}
+}
+
+type CleanupBrickRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	VolumeId      string                 `protobuf:"bytes,1,opt,name=volume_id,json=volumeId,proto3" json:"volume_id,omitempty"`
+	BrickPath     string                 `protobuf:"bytes,2,opt,name=brick_path,json=brickPath,proto3" json:"brick_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CleanupBrickRequest) Reset() {
+	*x = CleanupBrickRequest{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CleanupBrickRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CleanupBrickRequest) ProtoMessage() {}
+
+func (x *CleanupBrickRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CleanupBrickRequest.ProtoReflect.Descriptor instead.
+func (*CleanupBrickRequest) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CleanupBrickRequest) GetVolumeId() string {
+	if x != nil {
+		return x.VolumeId
+	}
+	return ""
+}
+
+func (x *CleanupBrickRequest) GetBrickPath() string {
+	if x != nil {
+		return x.BrickPath
+	}
+	return ""
+}
+
+type CleanupBrickResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CleanupBrickResponse) Reset() {
+	*x = CleanupBrickResponse{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CleanupBrickResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CleanupBrickResponse) ProtoMessage() {}
+
+func (x *CleanupBrickResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CleanupBrickResponse.ProtoReflect.Descriptor instead.
+func (*CleanupBrickResponse) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{13}
+}
+
 var File_gluster_servicemgr_v1_servicemgr_proto protoreflect.FileDescriptor
 
 const file_gluster_servicemgr_v1_servicemgr_proto_rawDesc = "" +
@@ -445,12 +748,37 @@ const file_gluster_servicemgr_v1_servicemgr_proto_rawDesc = "" +
 	"\fLeaveRequest\x12\x1d\n" +
 	"\n" +
 	"cluster_id\x18\x01 \x01(\tR\tclusterId\"\x0f\n" +
-	"\rLeaveResponse2\xfa\x02\n" +
+	"\rLeaveResponse\"\x86\x01\n" +
+	"\x13PrepareBrickRequest\x12\x1b\n" +
+	"\tvolume_id\x18\x01 \x01(\tR\bvolumeId\x12\x1d\n" +
+	"\n" +
+	"brick_path\x18\x02 \x01(\tR\tbrickPath\x12\x1d\n" +
+	"\n" +
+	"create_dir\x18\x03 \x01(\bR\tcreateDir\x12\x14\n" +
+	"\x05force\x18\x04 \x01(\bR\x05force\"7\n" +
+	"\x14PrepareBrickResponse\x12\x1f\n" +
+	"\vcreated_dir\x18\x01 \x01(\bR\n" +
+	"createdDir\"r\n" +
+	"\x15UnprepareBrickRequest\x12\x1b\n" +
+	"\tvolume_id\x18\x01 \x01(\tR\bvolumeId\x12\x1d\n" +
+	"\n" +
+	"brick_path\x18\x02 \x01(\tR\tbrickPath\x12\x1d\n" +
+	"\n" +
+	"remove_dir\x18\x03 \x01(\bR\tremoveDir\"\x18\n" +
+	"\x16UnprepareBrickResponse\"Q\n" +
+	"\x13CleanupBrickRequest\x12\x1b\n" +
+	"\tvolume_id\x18\x01 \x01(\tR\bvolumeId\x12\x1d\n" +
+	"\n" +
+	"brick_path\x18\x02 \x01(\tR\tbrickPath\"\x16\n" +
+	"\x14CleanupBrickResponse2\xbb\x05\n" +
 	"\x0eServiceManager\x12d\n" +
 	"\vListDaemons\x12).gluster.servicemgr.v1.ListDaemonsRequest\x1a*.gluster.servicemgr.v1.ListDaemonsResponse\x12]\n" +
 	"\vGetIdentity\x12).gluster.servicemgr.v1.GetIdentityRequest\x1a#.gluster.servicemgr.v1.NodeIdentity\x12O\n" +
 	"\x04Join\x12\".gluster.servicemgr.v1.JoinRequest\x1a#.gluster.servicemgr.v1.JoinResponse\x12R\n" +
-	"\x05Leave\x12#.gluster.servicemgr.v1.LeaveRequest\x1a$.gluster.servicemgr.v1.LeaveResponseBMZKgithub.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1;servicemgrv1b\x06proto3"
+	"\x05Leave\x12#.gluster.servicemgr.v1.LeaveRequest\x1a$.gluster.servicemgr.v1.LeaveResponse\x12g\n" +
+	"\fPrepareBrick\x12*.gluster.servicemgr.v1.PrepareBrickRequest\x1a+.gluster.servicemgr.v1.PrepareBrickResponse\x12m\n" +
+	"\x0eUnprepareBrick\x12,.gluster.servicemgr.v1.UnprepareBrickRequest\x1a-.gluster.servicemgr.v1.UnprepareBrickResponse\x12g\n" +
+	"\fCleanupBrick\x12*.gluster.servicemgr.v1.CleanupBrickRequest\x1a+.gluster.servicemgr.v1.CleanupBrickResponseBMZKgithub.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1;servicemgrv1b\x06proto3"
 
 var (
 	file_gluster_servicemgr_v1_servicemgr_proto_rawDescOnce sync.Once
@@ -464,34 +792,46 @@ func file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP() []byte {
 	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescData
 }
 
-var file_gluster_servicemgr_v1_servicemgr_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_gluster_servicemgr_v1_servicemgr_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_gluster_servicemgr_v1_servicemgr_proto_goTypes = []any{
-	(*ListDaemonsRequest)(nil),  // 0: gluster.servicemgr.v1.ListDaemonsRequest
-	(*ListDaemonsResponse)(nil), // 1: gluster.servicemgr.v1.ListDaemonsResponse
-	(*GetIdentityRequest)(nil),  // 2: gluster.servicemgr.v1.GetIdentityRequest
-	(*NodeIdentity)(nil),        // 3: gluster.servicemgr.v1.NodeIdentity
-	(*JoinRequest)(nil),         // 4: gluster.servicemgr.v1.JoinRequest
-	(*JoinResponse)(nil),        // 5: gluster.servicemgr.v1.JoinResponse
-	(*LeaveRequest)(nil),        // 6: gluster.servicemgr.v1.LeaveRequest
-	(*LeaveResponse)(nil),       // 7: gluster.servicemgr.v1.LeaveResponse
-	(*v1.RuntimeEntry)(nil),     // 8: gluster.common.v1.RuntimeEntry
+	(*ListDaemonsRequest)(nil),     // 0: gluster.servicemgr.v1.ListDaemonsRequest
+	(*ListDaemonsResponse)(nil),    // 1: gluster.servicemgr.v1.ListDaemonsResponse
+	(*GetIdentityRequest)(nil),     // 2: gluster.servicemgr.v1.GetIdentityRequest
+	(*NodeIdentity)(nil),           // 3: gluster.servicemgr.v1.NodeIdentity
+	(*JoinRequest)(nil),            // 4: gluster.servicemgr.v1.JoinRequest
+	(*JoinResponse)(nil),           // 5: gluster.servicemgr.v1.JoinResponse
+	(*LeaveRequest)(nil),           // 6: gluster.servicemgr.v1.LeaveRequest
+	(*LeaveResponse)(nil),          // 7: gluster.servicemgr.v1.LeaveResponse
+	(*PrepareBrickRequest)(nil),    // 8: gluster.servicemgr.v1.PrepareBrickRequest
+	(*PrepareBrickResponse)(nil),   // 9: gluster.servicemgr.v1.PrepareBrickResponse
+	(*UnprepareBrickRequest)(nil),  // 10: gluster.servicemgr.v1.UnprepareBrickRequest
+	(*UnprepareBrickResponse)(nil), // 11: gluster.servicemgr.v1.UnprepareBrickResponse
+	(*CleanupBrickRequest)(nil),    // 12: gluster.servicemgr.v1.CleanupBrickRequest
+	(*CleanupBrickResponse)(nil),   // 13: gluster.servicemgr.v1.CleanupBrickResponse
+	(*v1.RuntimeEntry)(nil),        // 14: gluster.common.v1.RuntimeEntry
 }
 var file_gluster_servicemgr_v1_servicemgr_proto_depIdxs = []int32{
-	8, // 0: gluster.servicemgr.v1.ListDaemonsResponse.daemons:type_name -> gluster.common.v1.RuntimeEntry
-	3, // 1: gluster.servicemgr.v1.JoinResponse.identity:type_name -> gluster.servicemgr.v1.NodeIdentity
-	0, // 2: gluster.servicemgr.v1.ServiceManager.ListDaemons:input_type -> gluster.servicemgr.v1.ListDaemonsRequest
-	2, // 3: gluster.servicemgr.v1.ServiceManager.GetIdentity:input_type -> gluster.servicemgr.v1.GetIdentityRequest
-	4, // 4: gluster.servicemgr.v1.ServiceManager.Join:input_type -> gluster.servicemgr.v1.JoinRequest
-	6, // 5: gluster.servicemgr.v1.ServiceManager.Leave:input_type -> gluster.servicemgr.v1.LeaveRequest
-	1, // 6: gluster.servicemgr.v1.ServiceManager.ListDaemons:output_type -> gluster.servicemgr.v1.ListDaemonsResponse
-	3, // 7: gluster.servicemgr.v1.ServiceManager.GetIdentity:output_type -> gluster.servicemgr.v1.NodeIdentity
-	5, // 8: gluster.servicemgr.v1.ServiceManager.Join:output_type -> gluster.servicemgr.v1.JoinResponse
-	7, // 9: gluster.servicemgr.v1.ServiceManager.Leave:output_type -> gluster.servicemgr.v1.LeaveResponse
-	6, // [6:10] is the sub-list for method output_type
-	2, // [2:6] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	14, // 0: gluster.servicemgr.v1.ListDaemonsResponse.daemons:type_name -> gluster.common.v1.RuntimeEntry
+	3,  // 1: gluster.servicemgr.v1.JoinResponse.identity:type_name -> gluster.servicemgr.v1.NodeIdentity
+	0,  // 2: gluster.servicemgr.v1.ServiceManager.ListDaemons:input_type -> gluster.servicemgr.v1.ListDaemonsRequest
+	2,  // 3: gluster.servicemgr.v1.ServiceManager.GetIdentity:input_type -> gluster.servicemgr.v1.GetIdentityRequest
+	4,  // 4: gluster.servicemgr.v1.ServiceManager.Join:input_type -> gluster.servicemgr.v1.JoinRequest
+	6,  // 5: gluster.servicemgr.v1.ServiceManager.Leave:input_type -> gluster.servicemgr.v1.LeaveRequest
+	8,  // 6: gluster.servicemgr.v1.ServiceManager.PrepareBrick:input_type -> gluster.servicemgr.v1.PrepareBrickRequest
+	10, // 7: gluster.servicemgr.v1.ServiceManager.UnprepareBrick:input_type -> gluster.servicemgr.v1.UnprepareBrickRequest
+	12, // 8: gluster.servicemgr.v1.ServiceManager.CleanupBrick:input_type -> gluster.servicemgr.v1.CleanupBrickRequest
+	1,  // 9: gluster.servicemgr.v1.ServiceManager.ListDaemons:output_type -> gluster.servicemgr.v1.ListDaemonsResponse
+	3,  // 10: gluster.servicemgr.v1.ServiceManager.GetIdentity:output_type -> gluster.servicemgr.v1.NodeIdentity
+	5,  // 11: gluster.servicemgr.v1.ServiceManager.Join:output_type -> gluster.servicemgr.v1.JoinResponse
+	7,  // 12: gluster.servicemgr.v1.ServiceManager.Leave:output_type -> gluster.servicemgr.v1.LeaveResponse
+	9,  // 13: gluster.servicemgr.v1.ServiceManager.PrepareBrick:output_type -> gluster.servicemgr.v1.PrepareBrickResponse
+	11, // 14: gluster.servicemgr.v1.ServiceManager.UnprepareBrick:output_type -> gluster.servicemgr.v1.UnprepareBrickResponse
+	13, // 15: gluster.servicemgr.v1.ServiceManager.CleanupBrick:output_type -> gluster.servicemgr.v1.CleanupBrickResponse
+	9,  // [9:16] is the sub-list for method output_type
+	2,  // [2:9] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_gluster_servicemgr_v1_servicemgr_proto_init() }
@@ -505,7 +845,7 @@ func file_gluster_servicemgr_v1_servicemgr_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gluster_servicemgr_v1_servicemgr_proto_rawDesc), len(file_gluster_servicemgr_v1_servicemgr_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,10 +22,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ServiceManager_ListDaemons_FullMethodName = "/gluster.servicemgr.v1.ServiceManager/ListDaemons"
-	ServiceManager_GetIdentity_FullMethodName = "/gluster.servicemgr.v1.ServiceManager/GetIdentity"
-	ServiceManager_Join_FullMethodName        = "/gluster.servicemgr.v1.ServiceManager/Join"
-	ServiceManager_Leave_FullMethodName       = "/gluster.servicemgr.v1.ServiceManager/Leave"
+	ServiceManager_ListDaemons_FullMethodName    = "/gluster.servicemgr.v1.ServiceManager/ListDaemons"
+	ServiceManager_GetIdentity_FullMethodName    = "/gluster.servicemgr.v1.ServiceManager/GetIdentity"
+	ServiceManager_Join_FullMethodName           = "/gluster.servicemgr.v1.ServiceManager/Join"
+	ServiceManager_Leave_FullMethodName          = "/gluster.servicemgr.v1.ServiceManager/Leave"
+	ServiceManager_PrepareBrick_FullMethodName   = "/gluster.servicemgr.v1.ServiceManager/PrepareBrick"
+	ServiceManager_UnprepareBrick_FullMethodName = "/gluster.servicemgr.v1.ServiceManager/UnprepareBrick"
+	ServiceManager_CleanupBrick_FullMethodName   = "/gluster.servicemgr.v1.ServiceManager/CleanupBrick"
 )
 
 // ServiceManagerClient is the client API for ServiceManager service.
@@ -42,6 +45,12 @@ type ServiceManagerClient interface {
 	Join(ctx context.Context, in *JoinRequest, opts ...grpc.CallOption) (*JoinResponse, error)
 	// Leave ends the node's membership of its cluster.
 	Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*LeaveResponse, error)
+	// PrepareBrick checks a brick directory and marks it with the volume's id.
+	PrepareBrick(ctx context.Context, in *PrepareBrickRequest, opts ...grpc.CallOption) (*PrepareBrickResponse, error)
+	// UnprepareBrick undoes PrepareBrick.
+	UnprepareBrick(ctx context.Context, in *UnprepareBrickRequest, opts ...grpc.CallOption) (*UnprepareBrickResponse, error)
+	// CleanupBrick removes a deleted volume's marks and .glusterfs from a brick.
+	CleanupBrick(ctx context.Context, in *CleanupBrickRequest, opts ...grpc.CallOption) (*CleanupBrickResponse, error)
 }
 
 type serviceManagerClient struct {
@@ -92,6 +101,36 @@ func (c *serviceManagerClient) Leave(ctx context.Context, in *LeaveRequest, opts
 	return out, nil
 }
 
+func (c *serviceManagerClient) PrepareBrick(ctx context.Context, in *PrepareBrickRequest, opts ...grpc.CallOption) (*PrepareBrickResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PrepareBrickResponse)
+	err := c.cc.Invoke(ctx, ServiceManager_PrepareBrick_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serviceManagerClient) UnprepareBrick(ctx context.Context, in *UnprepareBrickRequest, opts ...grpc.CallOption) (*UnprepareBrickResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnprepareBrickResponse)
+	err := c.cc.Invoke(ctx, ServiceManager_UnprepareBrick_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serviceManagerClient) CleanupBrick(ctx context.Context, in *CleanupBrickRequest, opts ...grpc.CallOption) (*CleanupBrickResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CleanupBrickResponse)
+	err := c.cc.Invoke(ctx, ServiceManager_CleanupBrick_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ServiceManagerServer is the server API for ServiceManager service.
 // All implementations must embed UnimplementedServiceManagerServer
 // for forward compatibility.
@@ -106,6 +145,12 @@ type ServiceManagerServer interface {
 	Join(context.Context, *JoinRequest) (*JoinResponse, error)
 	// Leave ends the node's membership of its cluster.
 	Leave(context.Context, *LeaveRequest) (*LeaveResponse, error)
+	// PrepareBrick checks a brick directory and marks it with the volume's id.
+	PrepareBrick(context.Context, *PrepareBrickRequest) (*PrepareBrickResponse, error)
+	// UnprepareBrick undoes PrepareBrick.
+	UnprepareBrick(context.Context, *UnprepareBrickRequest) (*UnprepareBrickResponse, error)
+	// CleanupBrick removes a deleted volume's marks and .glusterfs from a brick.
+	CleanupBrick(context.Context, *CleanupBrickRequest) (*CleanupBrickResponse, error)
 	mustEmbedUnimplementedServiceManagerServer()
 }
 
@@ -127,6 +172,15 @@ func (UnimplementedServiceManagerServer) Join(context.Context, *JoinRequest) (*J
 }
 func (UnimplementedServiceManagerServer) Leave(context.Context, *LeaveRequest) (*LeaveResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Leave not implemented")
+}
+func (UnimplementedServiceManagerServer) PrepareBrick(context.Context, *PrepareBrickRequest) (*PrepareBrickResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PrepareBrick not implemented")
+}
+func (UnimplementedServiceManagerServer) UnprepareBrick(context.Context, *UnprepareBrickRequest) (*UnprepareBrickResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnprepareBrick not implemented")
+}
+func (UnimplementedServiceManagerServer) CleanupBrick(context.Context, *CleanupBrickRequest) (*CleanupBrickResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CleanupBrick not implemented")
 }
 func (UnimplementedServiceManagerServer) mustEmbedUnimplementedServiceManagerServer() {}
 func (UnimplementedServiceManagerServer) testEmbeddedByValue()                        {}
@@ -221,6 +275,60 @@ func _ServiceManager_Leave_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ServiceManager_PrepareBrick_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PrepareBrickRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceManagerServer).PrepareBrick(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceManager_PrepareBrick_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceManagerServer).PrepareBrick(ctx, req.(*PrepareBrickRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServiceManager_UnprepareBrick_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnprepareBrickRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceManagerServer).UnprepareBrick(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceManager_UnprepareBrick_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceManagerServer).UnprepareBrick(ctx, req.(*UnprepareBrickRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServiceManager_CleanupBrick_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CleanupBrickRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceManagerServer).CleanupBrick(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceManager_CleanupBrick_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceManagerServer).CleanupBrick(ctx, req.(*CleanupBrickRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ServiceManager_ServiceDesc is the grpc.ServiceDesc for ServiceManager service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -243,6 +351,18 @@ var ServiceManager_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Leave",
 			Handler:    _ServiceManager_Leave_Handler,
+		},
+		{
+			MethodName: "PrepareBrick",
+			Handler:    _ServiceManager_PrepareBrick_Handler,
+		},
+		{
+			MethodName: "UnprepareBrick",
+			Handler:    _ServiceManager_UnprepareBrick_Handler,
+		},
+		{
+			MethodName: "CleanupBrick",
+			Handler:    _ServiceManager_CleanupBrick_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
