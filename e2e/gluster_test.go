@@ -125,6 +125,30 @@ func TestStockBricksAndMountThroughPortmap(t *testing.T) {
 	}
 	g.signedIn(want)
 
+	// Volume status shows every brick online on the port it signed in with.
+	testutil.Await(t, 20*time.Second, func() bool {
+		code, body := g.c.Do("GET", "/v1/volumes/gv0/status", "")
+		var st struct {
+			Bricks []struct {
+				Path   string `json:"path"`
+				Port   int    `json:"port"`
+				Online bool   `json:"online"`
+			} `json:"bricks"`
+		}
+		if code != 200 || json.Unmarshal(body, &st) != nil || len(st.Bricks) != 2 {
+			return false
+		}
+		for _, b := range st.Bricks {
+			if !b.Online || b.Port != want[b.Path] {
+				return false
+			}
+		}
+		return true
+	}, "volume status shows both bricks online on their ports")
+	out, errOut, code := g.c.Gdctl(ctx, "volume", "status", "gv0")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "Y", "gdctl volume status shows the bricks online")
+
 	// An unmodified FUSE client mounts through us; data written on one mount
 	// reads back identical through a second one.
 	m1, err := framework.Mount(ctx, t, g.node.Host, 0, "gv0", filepath.Join(t.TempDir(), "m1"))

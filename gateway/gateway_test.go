@@ -223,3 +223,69 @@ func TestConsulDownIs503(t *testing.T) {
 		return resp.StatusCode == 200
 	}, "served again once Consul is back")
 }
+
+func TestVolumeStatusAndOptions(t *testing.T) {
+	e := start(t, consul)
+	ctx := t.Context()
+	node := "5a1c0d2e-7b3f-4c9a-8e21-6f0d9b4a3c12"
+	_, err := e.store.Create(ctx, &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Volume{Volume: &commonv1.Volume{
+		Name: "gv1", Type: commonv1.VolumeType_DISTRIBUTE, State: commonv1.VolumeState_STARTED,
+		Options: map[string]string{"performance.cache-size": "64MB"},
+		Subvolumes: []*commonv1.Subvolume{
+			{Bricks: []*commonv1.Brick{{Id: "b1", PeerId: node, Host: "127.1.1.1", Path: "/bricks/gv1/b1"}}},
+			{Bricks: []*commonv1.Brick{{Id: "b2", PeerId: node, Host: "127.1.1.1", Path: "/bricks/gv1/b2"}}},
+		},
+	}}}})
+	require.NoError(t, err)
+	// The node's portmap recorded b1 signing in; b2 never did.
+	sess, err := e.store.OpenSession(ctx, &storev1.OpenSessionRequest{NodeId: node, TtlSeconds: 10})
+	require.NoError(t, err)
+	_, err = e.store.Create(ctx, &storev1.CreateRequest{SessionId: sess.SessionId, Resource: &storev1.Resource{Body: &storev1.Resource_Runtime{Runtime: &commonv1.RuntimeEntry{
+		NodeId: node, Name: "port-1", Kind: "port", BrickPath: "/bricks/gv1/b1", Port: 49200, Pid: 777, Online: true}}}})
+	require.NoError(t, err)
+
+	resp, body := do(t, "GET", e.base+"/v1/volumes/gv1/status", "")
+	require.Equal(t, 200, resp.StatusCode, string(body))
+	var st struct {
+		Bricks []struct {
+			ID     string `json:"id"`
+			Port   int    `json:"port"`
+			Pid    int    `json:"pid"`
+			Online bool   `json:"online"`
+		} `json:"bricks"`
+	}
+	require.NoError(t, json.Unmarshal(body, &st))
+	require.Len(t, st.Bricks, 2)
+	require.Equal(t, 49200, st.Bricks[0].Port)
+	require.Equal(t, 777, st.Bricks[0].Pid)
+	require.True(t, st.Bricks[0].Online)
+	require.False(t, st.Bricks[1].Online, "a brick that never signed in is offline")
+
+	resp, body = do(t, "GET", e.base+"/v1/volumes/gv1/options", "")
+	require.Equal(t, 200, resp.StatusCode, string(body))
+	var opts struct {
+		Options []struct {
+			Key, Value, Default string
+			Set                 bool
+		} `json:"options"`
+	}
+	require.NoError(t, json.Unmarshal(body, &opts))
+	require.Greater(t, len(opts.Options), 300)
+	found := 0
+	for _, o := range opts.Options {
+		switch o.Key {
+		case "performance.cache-size":
+			require.Equal(t, "64MB", o.Value)
+			require.True(t, o.Set)
+			found++
+		case "network.ping-timeout":
+			require.Equal(t, "42", o.Value)
+			require.Equal(t, "42", o.Default)
+			require.False(t, o.Set)
+			found++
+		}
+	}
+	require.Equal(t, 2, found)
+	resp, body = do(t, "GET", e.base+"/v1/volumes/nope/status", "")
+	requireError(t, resp, body, 404, 5, "volume nope not found")
+}

@@ -11,10 +11,12 @@ import (
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+	"github.com/glusterd-ng/glusterd-ng/libs/volgen"
 )
 
-// storeReads serves the read routes of volumes straight from the store
-// until the orchestrator owns them; the write routes answer 501 until then.
+// storeReads serves the read routes of volumes (list, get, status, options)
+// straight from the store until the orchestrator owns them; the write
+// routes answer 501 until then.
 type storeReads struct {
 	orchestratorv1.UnimplementedVolumeServiceServer
 	store storev1.StoreServiceClient
@@ -57,4 +59,57 @@ func trimField(msg, prefix string) string {
 		return msg[len(prefix):]
 	}
 	return msg
+}
+
+func (s *storeReads) GetVolumeStatus(ctx context.Context, req *orchestratorv1.GetVolumeStatusRequest) (*orchestratorv1.VolumeStatus, error) {
+	vol, err := s.GetVolume(ctx, &orchestratorv1.GetVolumeRequest{Volume: req.GetVolume()})
+	if err != nil {
+		return nil, err
+	}
+	rt, err := s.list(ctx, storev1.Kind_RUNTIME)
+	if err != nil {
+		return nil, err
+	}
+	// A brick's port and pid are what its node's portmap recorded when the
+	// brick signed in; the entry is gone when the node or the brick is.
+	type at struct{ node, path string }
+	ports := map[at]*commonv1.RuntimeEntry{}
+	for _, r := range rt {
+		if e := r.GetRuntime(); e.Kind == "port" {
+			ports[at{e.NodeId, e.BrickPath}] = e
+		}
+	}
+	out := &orchestratorv1.VolumeStatus{Volume: vol.Name, State: vol.State, Bricks: []*orchestratorv1.BrickStatus{},
+		SelfHealDaemons: []*orchestratorv1.SelfHealDaemonStatus{}}
+	for _, sv := range vol.Subvolumes {
+		for _, b := range sv.Bricks {
+			st := &orchestratorv1.BrickStatus{Id: b.Id, PeerId: b.PeerId, Host: b.Host, Path: b.Path}
+			if e, ok := ports[at{b.PeerId, b.Path}]; ok {
+				st.Port, st.Pid, st.Online = e.Port, e.Pid, e.Online
+			}
+			out.Bricks = append(out.Bricks, st)
+		}
+	}
+	return out, nil
+}
+
+func (s *storeReads) GetVolumeOptions(ctx context.Context, req *orchestratorv1.GetVolumeOptionsRequest) (*orchestratorv1.VolumeOptions, error) {
+	vol, err := s.GetVolume(ctx, &orchestratorv1.GetVolumeRequest{Volume: req.GetVolume()})
+	if err != nil {
+		return nil, err
+	}
+	out := &orchestratorv1.VolumeOptions{Options: []*orchestratorv1.VolumeOption{}}
+	seen := map[string]bool{}
+	for _, o := range volgen.Options() {
+		if seen[o.Key] {
+			continue
+		}
+		seen[o.Key] = true
+		v, set := vol.Options[o.Key]
+		if !set {
+			v = o.Default
+		}
+		out.Options = append(out.Options, &orchestratorv1.VolumeOption{Key: o.Key, Value: v, Default: o.Default, Set: set})
+	}
+	return out, nil
 }
