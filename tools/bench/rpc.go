@@ -65,60 +65,23 @@ func (c *rpcConn) call(prog, vers, proc uint32, args gluster.Body) ([]byte, erro
 	}
 }
 
-// rpcLoad runs `workers` connections, each calling op back to back for d,
-// and returns every call's latency.
-func rpcLoad(addr string, workers int, d time.Duration, op func(*rpcConn) error) (sample, error) {
+// rpcRun runs `workers` connections calling op for d. With rate 0 each
+// connection sends its next request when the reply arrives (a closed loop:
+// the server's capacity); otherwise together they send `rate` requests per
+// second on a fixed schedule (an open loop, so both servers see the same
+// load). Latency is measured from when each request was due, so a stalled
+// server is not let off (no coordinated omission).
+func rpcRun(addr string, workers, rate int, d time.Duration, op func(*rpcConn) error) (sample, error) {
 	var (
 		mu   sync.Mutex
 		all  []time.Duration
 		ferr error
 		wg   sync.WaitGroup
 	)
-	start := time.Now()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := dialRPC(addr)
-			if err != nil {
-				mu.Lock()
-				ferr = err
-				mu.Unlock()
-				return
-			}
-			defer c.nc.Close()
-			var lat []time.Duration
-			for time.Since(start) < d {
-				t := time.Now()
-				if err := op(c); err != nil {
-					mu.Lock()
-					ferr = err
-					mu.Unlock()
-					return
-				}
-				lat = append(lat, time.Since(t))
-			}
-			mu.Lock()
-			all = append(all, lat...)
-			mu.Unlock()
-		}()
+	var interval time.Duration
+	if rate > 0 {
+		interval = time.Duration(int64(time.Second) * int64(workers) / int64(rate))
 	}
-	wg.Wait()
-	return sample{lat: all, elapsed: time.Since(start)}, ferr
-}
-
-// rpcPaced runs `workers` connections that together send `rate` requests
-// per second on a fixed schedule for d (an open loop, so both servers see
-// the same load), and returns each request's latency measured from the time
-// it was due, so a stalled server is not let off (no coordinated omission).
-func rpcPaced(addr string, workers, rate int, d time.Duration, op func(*rpcConn) error) (sample, error) {
-	var (
-		mu   sync.Mutex
-		all  []time.Duration
-		ferr error
-		wg   sync.WaitGroup
-	)
-	interval := time.Duration(int64(time.Second) * int64(workers) / int64(rate))
 	start := time.Now()
 	for w := range workers {
 		wg.Add(1)
@@ -134,7 +97,13 @@ func rpcPaced(addr string, workers, rate int, d time.Duration, op func(*rpcConn)
 			defer c.nc.Close()
 			var lat []time.Duration
 			due := start.Add(interval * time.Duration(w) / time.Duration(workers))
-			for due.Sub(start) < d {
+			for {
+				if rate == 0 {
+					due = time.Now()
+				}
+				if due.Sub(start) >= d {
+					break
+				}
 				if wait := time.Until(due); wait > 0 {
 					time.Sleep(wait)
 				}
@@ -229,7 +198,7 @@ func rpcSection(ctx context.Context, binDir string, workers int, d time.Duration
 		rows := make([]string, 0, len(targets))
 		results := make([]sample, len(targets))
 		for i, t := range targets {
-			s, err := rpcLoad(t.addr, workers, d, op.fn(t))
+			s, err := rpcRun(t.addr, workers, 0, d, op.fn(t))
 			if err != nil {
 				return "", fmt.Errorf("%s against %s: %w", op.name, t.name, err)
 			}
@@ -259,7 +228,7 @@ func rpcSection(ctx context.Context, binDir string, workers int, d time.Duration
 		{"GETSPEC", func(t target) func(*rpcConn) error { return getSpec("/gv0") }},
 	} {
 		for _, t := range targets {
-			s, err := rpcPaced(t.addr, workers, rate, d, op.fn(t))
+			s, err := rpcRun(t.addr, workers, rate, d, op.fn(t))
 			if err != nil {
 				return "", fmt.Errorf("paced %s against %s: %w", op.name, t.name, err)
 			}
