@@ -205,4 +205,12 @@ func TestManagementRPC(t *testing.T) {
 	res, _ = c.call(gluster.PortmapProgram, gluster.PortmapVersion, gluster.PortmapProcPortByBrick, &gluster.PortByBrickRequest{Brick: "/bricks/gv0/b1"})
 	require.NoError(t, pb.Unmarshal(res))
 	require.Equal(t, int32(-1), pb.OpRet)
+
+	// A deleted volume's volfile is no longer served, cached or not.
+	_, err = store.Delete(ctx, &storev1.DeleteRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_VOLUME, Name: "gv0"}})
+	require.NoError(t, err)
+	testutil.Await(t, 10*time.Second, func() bool {
+		res, _ := c.call(gluster.HandshakeProgram, gluster.HandshakeVersion, gluster.HandshakeProcGetSpec, &gluster.GetSpecRequest{Flags: 1, Key: "/gv0"})
+		return spec.Unmarshal(res) == nil && spec.OpRet == -1 && spec.OpErrno == int32(syscall.ENOENT)
+	}, "GETSPEC of a deleted volume answers ENOENT")
 }

@@ -282,10 +282,15 @@ func (s *Server) watchVolumes(ctx context.Context) {
 				s.rpc.vols.SetLive(true)
 				continue
 			}
-			if ev.Type == storev1.EventType_PUT || ev.Type == storev1.EventType_DELETE {
+			switch ev.Type {
+			case storev1.EventType_PUT:
 				s.rpc.vols.Invalidate(ev.Key.GetName())
-				s.rpc.volumeChanged(ctx, ev.Key.GetName())
+			case storev1.EventType_DELETE:
+				s.rpc.vols.Forget(ev.Key.GetName())
+			default:
+				continue
 			}
+			s.rpc.volumeChanged(ctx, ev.Key.GetName())
 		}
 		select {
 		case <-ctx.Done():

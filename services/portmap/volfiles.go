@@ -58,6 +58,19 @@ func newVolfiles(src volumeSource, workDir string) *volfiles {
 	return &volfiles{src: src, workDir: workDir, lastGood: map[string]served{}, fresh: map[string]bool{}, gens: map[string]uint64{}}
 }
 
+// Forget drops everything kept for a deleted volume, including the last
+// good answers, so a store outage never brings its volfiles back.
+func (v *volfiles) Forget(volume string) {
+	v.Invalidate(volume)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for k, out := range v.lastGood {
+		if out.volume == volume {
+			delete(v.lastGood, k)
+		}
+	}
+}
+
 // Invalidate drops the cached answers of volume (all volumes when empty):
 // the next GETSPEC generates them again from the store.
 func (v *volfiles) Invalidate(volume string) {
