@@ -84,12 +84,9 @@ func device(p string) (uint64, error) {
 // allowed, and a filesystem without trusted extended attributes. It reports
 // whether it created the directory.
 func Prepare(r Request) (created bool, err error) {
-	if err := checkPath(r.Path); err != nil {
-		return false, err
-	}
-	id, err := uuid.Parse(r.VolumeID)
+	id, err := target(r.VolumeID, r.Path)
 	if err != nil {
-		return false, errs.InvalidField("volume_id", "%q is not a UUID", r.VolumeID)
+		return false, err
 	}
 	for _, o := range r.Others {
 		switch {
@@ -159,26 +156,60 @@ func Prepare(r Request) (created bool, err error) {
 	return created, nil
 }
 
-// Unprepare undoes Prepare: it removes the volume-id mark (only if it is
-// this volume's) and the directory when Prepare created it and it is empty.
-func Unprepare(volumeID, path string, removeDir bool) error {
+// target checks a brick path and parses the volume id it is about.
+func target(volumeID, path string) (uuid.UUID, error) {
 	if err := checkPath(path); err != nil {
-		return err
+		return uuid.UUID{}, err
 	}
 	id, err := uuid.Parse(volumeID)
 	if err != nil {
-		return errs.InvalidField("volume_id", "%q is not a UUID", volumeID)
+		return uuid.UUID{}, errs.InvalidField("volume_id", "%q is not a UUID", volumeID)
 	}
+	return id, nil
+}
+
+// mark is whose volume-id a brick directory carries.
+type mark int
+
+const (
+	unmarked mark = iota
+	ours
+	others
+)
+
+// markOf reads whose volume-id path carries; os.ErrNotExist when it is gone.
+func markOf(path string, id uuid.UUID) (mark, error) {
 	v, err := getxattr(path, VolumeIDXattr)
+	switch {
+	case err != nil:
+		return unmarked, err
+	case len(v) == 0:
+		return unmarked, nil
+	case bytes.Equal(v, id[:]):
+		return ours, nil
+	}
+	return others, nil
+}
+
+// Unprepare undoes Prepare: it removes the volume-id mark (only if it is
+// this volume's) and the directory when Prepare created it and it is empty.
+func Unprepare(volumeID, path string, removeDir bool) error {
+	id, err := target(volumeID, path)
+	if err != nil {
+		return err
+	}
+	m, err := markOf(path, id)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return nil
-	case err == nil && bytes.Equal(v, id[:]):
+	case err != nil:
+		return errs.Wrap(errs.Internal, err, "cannot read the volume id of %s", path)
+	case m == others:
+		return errs.New(errs.Precondition, "brick %s belongs to another volume; leaving it alone", path)
+	case m == ours:
 		if err := unix.Removexattr(path, VolumeIDXattr); err != nil {
 			return errs.Wrap(errs.Internal, err, "cannot remove the volume id from %s", path)
 		}
-	case err == nil:
-		return errs.New(errs.Precondition, "brick %s belongs to another volume; leaving it alone", path)
 	}
 	if removeDir {
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -191,18 +222,17 @@ func Unprepare(volumeID, path string, removeDir bool) error {
 // Cleanup removes what a deleted volume left on its brick: the volume-id
 // and gfid marks and the .glusterfs directory. The user's files stay.
 func Cleanup(volumeID, path string) error {
-	if err := checkPath(path); err != nil {
+	id, err := target(volumeID, path)
+	if err != nil {
 		return err
 	}
-	id, err := uuid.Parse(volumeID)
-	if err != nil {
-		return errs.InvalidField("volume_id", "%q is not a UUID", volumeID)
-	}
-	v, err := getxattr(path, VolumeIDXattr)
-	if errors.Is(err, os.ErrNotExist) {
+	m, err := markOf(path, id)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return errs.New(errs.NotFound, "brick directory %s does not exist", path)
-	}
-	if err == nil && !bytes.Equal(v, id[:]) {
+	case err != nil:
+		return errs.Wrap(errs.Internal, err, "cannot read the volume id of %s", path)
+	case m == others:
 		return errs.New(errs.Precondition, "brick %s belongs to another volume; leaving it alone", path)
 	}
 	for _, x := range []string{VolumeIDXattr, GfidXattr} {

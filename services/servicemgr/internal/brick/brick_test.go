@@ -141,3 +141,14 @@ func TestCleanupRemovesMarksAndGlusterfs(t *testing.T) {
 	_, err = Prepare(Request{VolumeID: uuid.NewString(), Path: p})
 	require.NoError(t, err)
 }
+
+func TestUnprepareAndCleanupOfUnmarkedBrick(t *testing.T) {
+	fs := mountFS(t, "tmpfs")
+	p := filepath.Join(fs, "plain")
+	require.NoError(t, os.Mkdir(p, 0o755))
+	// A directory without a volume-id is nobody's: undoing or cleaning it
+	// again (a retried step) succeeds rather than calling it another volume's.
+	require.NoError(t, Unprepare(uuid.NewString(), p, false))
+	require.NoError(t, Cleanup(uuid.NewString(), p))
+	requireRefused(t, Cleanup(uuid.NewString(), filepath.Join(fs, "absent")), errs.NotFound, "does not exist")
+}
