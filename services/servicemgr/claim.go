@@ -2,6 +2,7 @@ package servicemgr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -45,7 +46,7 @@ func (s *Server) claim(ctx context.Context) error {
 			return nil
 		}
 		var dup *ErrDuplicateNode
-		if ctx.Err() != nil || errorsAs(err, &dup) {
+		if ctx.Err() != nil || errors.As(err, &dup) {
 			return err
 		}
 		s.log.Warn("cannot claim the node id in the store yet; retrying", log.Err(err))

@@ -5,7 +5,6 @@ package servicemgr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -143,5 +142,3 @@ func (s *Server) forgetStaleMembership(ctx context.Context) {
 		}
 	}
 }
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }

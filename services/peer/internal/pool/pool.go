@@ -6,6 +6,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"net"
 	"regexp"
 	"slices"
@@ -318,7 +319,7 @@ func (p *Pool) leave(ctx context.Context, addr, clusterID string) error {
 // short is the first line of an error, for messages.
 func short(err error) string {
 	var e *errs.Error
-	if errorsAs(err, &e) {
+	if errors.As(err, &e) {
 		return e.Message
 	}
 	return strings.SplitN(err.Error(), "\n", 2)[0]

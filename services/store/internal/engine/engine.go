@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -425,7 +426,7 @@ func (s *Store) Apply(ctx context.Context, ops []*storev1.Operation) ([]*storev1
 	entries, index, err := s.batch.Txn(ctx, all)
 	if err != nil {
 		var te *consulkv.TxnError
-		if errorAs(err, &te) && te.OpIndex < len(owner) {
+		if errors.As(err, &te) && te.OpIndex < len(owner) {
 			i := owner[te.OpIndex]
 			return nil, 0, prefixErr(len(ops), i, describe(plans[i].key), s.explain(ctx, plans[i], err))
 		}

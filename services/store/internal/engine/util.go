@@ -15,8 +15,6 @@ func cloneResource(r *storev1.Resource) *storev1.Resource {
 	return proto.Clone(r).(*storev1.Resource)
 }
 
-func errorAs(err error, target any) bool { return errors.As(err, target) }
-
 // prefixErr names the operation of a multi-operation Apply an error is about,
 // keeping the error's kind.
 func prefixErr(n, i int, what string, err error) error {
