@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -47,18 +48,11 @@ func (s *storeReads) GetVolume(ctx context.Context, req *orchestratorv1.GetVolum
 	if err != nil {
 		if st := status.Convert(err); st.Code() == codes.InvalidArgument {
 			// Name the path parameter, not the store's key field.
-			return nil, errs.ToStatus(errs.InvalidField("volume", "%s", trimField(st.Message(), "key.name: "))).Err()
+			return nil, errs.ToStatus(errs.InvalidField("volume", "%s", strings.TrimPrefix(st.Message(), "key.name: "))).Err()
 		}
 		return nil, err
 	}
 	return resp.Resource.GetVolume(), nil
-}
-
-func trimField(msg, prefix string) string {
-	if len(msg) >= len(prefix) && msg[:len(prefix)] == prefix {
-		return msg[len(prefix):]
-	}
-	return msg
 }
 
 func (s *storeReads) GetVolumeStatus(ctx context.Context, req *orchestratorv1.GetVolumeStatusRequest) (*orchestratorv1.VolumeStatus, error) {
