@@ -114,32 +114,6 @@ func addSets(g *graph, vol *commonv1.Volume, clients []*xlator) []*xlator {
 	return sets
 }
 
-// SelfHeal returns the self-heal daemon volfile of a replicate or disperse
-// volume (served for volfile-id shd/<vol>), or nil for a distribute volume.
-// It is the client graph without DHT and performance xlators, with the heal
-// options forced on and io-stats named after the volume on top.
-func SelfHeal(vol *commonv1.Volume, p Params) []byte {
-	if vol.GetType() == commonv1.VolumeType_DISTRIBUTE {
-		return nil
-	}
-	g := &graph{}
-	clients := addClients(g, vol, p, true)
-	sets := addSets(g, vol, clients)
-	stats := g.add(newXlator(vol.GetName(), "debug/io-stats", sets...))
-	level := "INFO"
-	if o, ok := Lookup("cluster.daemon-log-level"); ok {
-		level = effective(vol.GetOptions(), o)
-	}
-	stats.set("log-level", level)
-	stats.set("threads", "16")
-	applyOptions(g, vol, shdGraph, "")
-	// Marks the graph as the daemon's, so replicate and disperse crawl the index and heal.
-	for _, s := range sets {
-		s.set("iam-self-heal-daemon", "yes")
-	}
-	return g.render()
-}
-
 // sortedKeys returns m's keys in sorted order.
 func sortedKeys(m map[string]string) []string {
 	return slices.Sorted(maps.Keys(m))

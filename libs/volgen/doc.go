@@ -24,6 +24,10 @@
 //     from the volume like any other option: the golden info files carry them.
 //   - The self-heal graph forces the heal options on, leaves io-stats alone
 //     apart from log level and threads, and has no DHT or performance xlators.
+//   - The node-wide self-heal graph (NodeSelfHeal, volfile-id
+//     gluster/glustershd) has no golden file: glusterd 10.3 multiplexes one
+//     shd/<vol> graph per volume instead. It is those graphs' sections under
+//     one io-stats named glustershd, as glusterd wrote it before 7.0.
 //
 // # Known differences
 //

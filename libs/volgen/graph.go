@@ -80,11 +80,16 @@ const (
 	clientGraph graphKind = iota
 	brickGraph
 	shdGraph
+	// nodeShdGraph is one volume's part of the node-wide self-heal graph:
+	// shdGraph, except that the volume's own self-heal-daemon switch is
+	// honoured (see NodeSelfHeal).
+	nodeShdGraph
 )
 
 // shdValues are the values the self-heal daemon's graph always carries for
 // these keys, whatever the volume sets: the daemon heals every kind of entry
-// itself and must not queue background heals.
+// itself and must not queue background heals. In the node-wide graph the
+// keys of shdSwitches take the volume's value when it sets one.
 var shdValues = map[string]string{
 	"cluster.background-self-heal-count": "0",
 	"cluster.metadata-self-heal":         "on",
@@ -92,6 +97,12 @@ var shdValues = map[string]string{
 	"cluster.entry-self-heal":            "on",
 	"cluster.self-heal-daemon":           "enable",
 	"cluster.disperse-self-heal-daemon":  "enable",
+}
+
+// shdSwitches turn a volume's healing in the self-heal daemon on and off.
+var shdSwitches = map[string]bool{
+	"cluster.self-heal-daemon":          true,
+	"cluster.disperse-self-heal-daemon": true,
 }
 
 // applyOptions walks the option table in order and writes each option that
@@ -103,7 +114,8 @@ func applyOptions(g *graph, vol *commonv1.Volume, kind graphKind, brickPath stri
 			continue
 		}
 		value, ok := vol.GetOptions()[o.Key]
-		if kind == shdGraph {
+		selfHeal := kind == shdGraph || kind == nodeShdGraph
+		if selfHeal && !(kind == nodeShdGraph && ok && shdSwitches[o.Key]) {
 			if v, forced := shdValues[o.Key]; forced {
 				value, ok = v, true
 			}
@@ -120,7 +132,7 @@ func applyOptions(g *graph, vol *commonv1.Volume, kind graphKind, brickPath stri
 				continue
 			}
 			// The self-heal daemon's io-stats keeps its own log level and thread count.
-			if kind == shdGraph && x.typ == "debug/io-stats" {
+			if selfHeal && x.typ == "debug/io-stats" {
 				continue
 			}
 			x.set(name, quoteValue(value))
