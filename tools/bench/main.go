@@ -18,12 +18,14 @@ func main() {
 	n := flag.Int("n", 2000, "operations per measurement")
 	writes := flag.Int("watch-writes", 200, "writes per watch fan-out measurement")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the bench process (client and store) here")
-	only := flag.String("only", "store,peer,rpc", "comma-separated sections to run: store, peer, rpc")
+	only := flag.String("only", "store,peer,rpc", "comma-separated sections to run: store, peer, rpc, daemons")
 	rpcWorkers := flag.Int("rpc-workers", 8, "connections for the management RPC benchmark")
 	rpcDur := flag.Duration("rpc-duration", 5*time.Second, "duration of each management RPC measurement")
 	binDir := flag.String("bin", "bin", "directory with the built service binaries")
 	peerNs := flag.String("peer-n", "3,10,30,100", "pool sizes for the peer benchmark")
 	glusterdNs := flag.String("glusterd-n", "3,10,30,100", "pool sizes for stock glusterd's peer probe (empty: skip)")
+	daemonsNs := flag.String("daemons-n", "1,10,100", "volume counts for the daemons benchmark (volumes started on one node)")
+	daemonsAllowance := flag.Duration("daemons-timeout", 3*time.Second, "daemons benchmark: time allowed per volume (plus 30s) for every brick to come online")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -33,9 +35,10 @@ func main() {
 	}
 	ctx := context.Background()
 	sections := map[string]func() (string, error){
-		"store": func() (string, error) { return storeBench(ctx, *n, *writes) },
-		"peer":  func() (string, error) { return peerSection(ctx, *binDir, *peerNs, *glusterdNs) },
-		"rpc":   func() (string, error) { return rpcSection(ctx, *binDir, *rpcWorkers, *rpcDur) },
+		"store":   func() (string, error) { return storeBench(ctx, *n, *writes) },
+		"peer":    func() (string, error) { return peerSection(ctx, *binDir, *peerNs, *glusterdNs) },
+		"rpc":     func() (string, error) { return rpcSection(ctx, *binDir, *rpcWorkers, *rpcDur) },
+		"daemons": func() (string, error) { return daemonsSection(ctx, *binDir, *daemonsNs, *daemonsAllowance) },
 	}
 	for _, name := range strings.Split(*only, ",") {
 		run, ok := sections[strings.TrimSpace(name)]

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,20 +11,7 @@ import (
 )
 
 // parseNs reads a comma-separated list of pool sizes.
-func parseNs(flag string) ([]int, error) {
-	var ns []int
-	for _, f := range strings.Split(flag, ",") {
-		if strings.TrimSpace(f) == "" {
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 2 {
-			return nil, fmt.Errorf("bad pool size %q", f)
-		}
-		ns = append(ns, n)
-	}
-	return ns, nil
-}
+func parseNs(flag string) ([]int, error) { return parseCounts(flag, 2) }
 
 // peerSection runs the peer benchmark, and stock glusterd's peer probe on
 // the same machine when it is installed, and formats both.
