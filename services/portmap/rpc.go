@@ -26,7 +26,8 @@ type mgmtConn struct {
 	key   string // last GETSPEC key
 	trust bool
 	vol   string
-	spec  []byte // last volfile sent
+	wide  bool   // the last volfile is node-wide: every volume's change may alter it
+	spec  []byte // last volfile sent, or announced with FETCHSPEC (nil: its volfile is gone)
 }
 
 // rpcServer serves GlusterFS's management programs on 24007.
@@ -126,7 +127,7 @@ func (s *rpcServer) getSpec(ctx context.Context, c *sunrpc.Conn, call *sunrpc.Ca
 	}
 	if mc := connOf(ctx); mc != nil {
 		mc.mu.Lock()
-		mc.key, mc.trust, mc.vol, mc.spec = req.Key, trusted, out.volume, out.data
+		mc.key, mc.trust, mc.vol, mc.wide, mc.spec = req.Key, trusted, out.volume, out.nodeWide, out.data
 		mc.mu.Unlock()
 	}
 	return reply(call, gluster.NewGetSpecReply(string(out.data)))
@@ -191,14 +192,14 @@ func (s *rpcServer) signOut(_ context.Context, _ *sunrpc.Conn, call *sunrpc.Call
 }
 
 // volumeChanged regenerates the volfile of every connection that fetched
-// one of volume and sends FETCHSPEC to those whose volfile is now
-// different, so they switch graphs without reconnecting.
+// one of volume, or a node-wide one, and sends FETCHSPEC to those whose
+// volfile is now different, so they switch graphs without reconnecting.
 func (s *rpcServer) volumeChanged(ctx context.Context, volume string) {
 	s.mu.Lock()
 	var affected []*mgmtConn
 	for _, mc := range s.conns {
 		mc.mu.Lock()
-		if mc.vol == volume {
+		if mc.vol == volume || mc.wide {
 			affected = append(affected, mc)
 		}
 		mc.mu.Unlock()
@@ -209,13 +210,18 @@ func (s *rpcServer) volumeChanged(ctx context.Context, volume string) {
 		key, trusted, old := mc.key, mc.trust, mc.spec
 		mc.mu.Unlock()
 		out, err := s.vols.Get(ctx, key, trusted)
-		if err == nil && bytes.Equal(out.data, old) {
-			continue
+		if (err == nil && bytes.Equal(out.data, old)) || (err != nil && old == nil) {
+			continue // what the process has, or has been told to fetch
 		}
 		if _, err := mc.conn.Call(gluster.CallbackProgram, gluster.CallbackVersion, gluster.CallbackProcFetchSpec, nil); err != nil {
 			s.log.Debug("FETCHSPEC not sent", log.Err(err))
 			continue
 		}
+		// A change that comes before the process fetches again (a delete
+		// arrives as two events) is compared with what it was told to fetch.
+		mc.mu.Lock()
+		mc.spec = out.data
+		mc.mu.Unlock()
 		s.log.Info("sent FETCHSPEC", zap.String("volfile_id", key), log.Volume(volume), log.Addr(mc.conn.RemoteAddr().String()))
 	}
 }

@@ -89,7 +89,7 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 	store := storeclient.New(conn)
 	s := &Server{cfg: cfg, log: logger, nodeID: nodeID, lis: lis, mgmt: mgmt, store: store, storeConn: conn,
 		reg: ports, persist: make(chan portChange, 1024)}
-	s.rpc = &rpcServer{reg: ports, vols: newVolfiles(store, cfg.WorkDir), log: logger.Named("rpc"), local: isLocal,
+	s.rpc = &rpcServer{reg: ports, vols: newVolfiles(store, cfg.WorkDir, nodeID), log: logger.Named("rpc"), local: isLocal,
 		conns:    map[uint64]*mgmtConn{},
 		onSignIn: func(b string, port, pid int) { s.mirror(portChange{brick: b, port: port, pid: pid}) },
 		onOut:    func(b string) { s.mirror(portChange{brick: b, gone: true}) }}

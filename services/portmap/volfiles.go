@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -19,6 +20,7 @@ import (
 // volumeSource is what the volfile server needs of the store.
 type volumeSource interface {
 	Volume(ctx context.Context, name string) (*commonv1.Volume, error)
+	Volumes(ctx context.Context) ([]*commonv1.Volume, error)
 	Cluster(ctx context.Context) (*commonv1.Cluster, error)
 }
 
@@ -29,11 +31,13 @@ type volumeSource interface {
 type volfiles struct {
 	src     volumeSource
 	workDir string
+	nodeID  string // the node whose self-heal daemon gluster/glustershd serves
 
 	mu       sync.Mutex
 	lastGood map[string]served
 	fresh    map[string]bool   // cache keys valid until their volume changes
 	gens     map[string]uint64 // per volume, bumped by Invalidate
+	anyGen   uint64            // bumped by every Invalidate: node-wide answers depend on all volumes
 	live     bool              // the change feed is following the store
 	secret   []byte
 }
@@ -48,14 +52,23 @@ func (v *volfiles) SetLive(live bool) {
 	v.mu.Unlock()
 }
 
-// served is one volfile handed out, with the volume it belongs to.
+// served is one volfile handed out, with the volume it belongs to; a
+// node-wide volfile (gluster/glustershd) belongs to no one volume but
+// depends on every volume, and names the volumes it holds.
 type served struct {
-	volume string
-	data   []byte
+	volume   string
+	data     []byte
+	nodeWide bool
+	volumes  []string
 }
 
-func newVolfiles(src volumeSource, workDir string) *volfiles {
-	return &volfiles{src: src, workDir: workDir, lastGood: map[string]served{}, fresh: map[string]bool{}, gens: map[string]uint64{}}
+// uses reports whether the volfile holds or may come to hold volume's sections.
+func (s served) uses(volume string) bool {
+	return s.volume == volume || s.nodeWide
+}
+
+func newVolfiles(src volumeSource, workDir, nodeID string) *volfiles {
+	return &volfiles{src: src, workDir: workDir, nodeID: nodeID, lastGood: map[string]served{}, fresh: map[string]bool{}, gens: map[string]uint64{}}
 }
 
 // Forget drops everything kept for a deleted volume, including the last
@@ -65,22 +78,24 @@ func (v *volfiles) Forget(volume string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for k, out := range v.lastGood {
-		if out.volume == volume {
+		if out.volume == volume || slices.Contains(out.volumes, volume) {
 			delete(v.lastGood, k)
 		}
 	}
 }
 
-// Invalidate drops the cached answers of volume (all volumes when empty):
-// the next GETSPEC generates them again from the store.
+// Invalidate drops the cached answers of volume (all volumes when empty),
+// and the node-wide ones, which any volume's change may alter: the next
+// GETSPEC generates them again from the store.
 func (v *volfiles) Invalidate(volume string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for k := range v.fresh {
-		if volume == "" || v.lastGood[k].volume == volume {
+		if volume == "" || v.lastGood[k].uses(volume) {
 			delete(v.fresh, k)
 		}
 	}
+	v.anyGen++
 	if volume == "" {
 		for name := range v.gens {
 			v.gens[name]++
@@ -103,10 +118,14 @@ func credentials(secret []byte, volumeID string) (user, pass string) {
 }
 
 // resolve maps a GETSPEC key to the volume and the kind of volfile:
-// "shd/<vol>" is the self-heal daemon's; otherwise one leading "/" is
-// dropped and a volume name means the client volfile, and
+// "gluster/glustershd" is the node's self-heal daemon's, over all its
+// volumes; "shd/<vol>" is one volume's self-heal daemon's; otherwise one
+// leading "/" is dropped and a volume name means the client volfile, and
 // "<vol>.<host>.<dashed path>" a brick's.
 func resolveKey(key string) (volume, kind string) {
+	if strings.TrimPrefix(key, "/") == volgen.NodeSelfHealVolfileID {
+		return "", "nodeshd"
+	}
 	if i := strings.Index(key, "shd/"); i >= 0 {
 		return key[i+len("shd/"):], "shd"
 	}
@@ -121,14 +140,22 @@ func resolveKey(key string) (volume, kind string) {
 // the volume's internal credentials.
 func (v *volfiles) Get(ctx context.Context, key string, trusted bool) (served, error) {
 	cacheKey := fmt.Sprintf("%t|%s", trusted, key)
-	name, _ := resolveKey(key)
+	name, kind := resolveKey(key)
+	// The generation that must not move while the answer is made: the
+	// volume's, or for a node-wide answer every volume's.
+	genOf := func() uint64 {
+		if kind == "nodeshd" {
+			return v.anyGen
+		}
+		return v.gens[name]
+	}
 	v.mu.Lock()
 	if v.fresh[cacheKey] {
 		out := v.lastGood[cacheKey]
 		v.mu.Unlock()
 		return out, nil
 	}
-	gen := v.gens[name]
+	gen := genOf()
 	v.mu.Unlock()
 	out, err := v.generate(ctx, key, trusted)
 	if errs.Is(err, errs.Unavailable) || errs.Is(err, errs.Timeout) || errs.Is(err, errs.NoQuorum) {
@@ -144,7 +171,7 @@ func (v *volfiles) Get(ctx context.Context, key string, trusted bool) (served, e
 	}
 	v.mu.Lock()
 	v.lastGood[cacheKey] = out
-	if v.live && v.gens[name] == gen {
+	if v.live && genOf() == gen {
 		// Nothing changed the volume while it was read: valid until it does.
 		v.fresh[cacheKey] = true
 	}
@@ -175,6 +202,9 @@ func (v *volfiles) clusterSecret(ctx context.Context) ([]byte, error) {
 
 func (v *volfiles) generate(ctx context.Context, key string, trusted bool) (served, error) {
 	name, kind := resolveKey(key)
+	if kind == "nodeshd" {
+		return v.generateNodeSelfHeal(ctx)
+	}
 	if name == "" {
 		return served{}, errs.New(errs.NotFound, "empty volfile-id")
 	}
@@ -197,17 +227,44 @@ func (v *volfiles) generate(ctx context.Context, key string, trusted bool) (serv
 		if data == nil {
 			return served{}, errs.New(errs.NotFound, "volume %s has no self-heal daemon", name)
 		}
-		return served{name, data}, nil
+		return served{volume: name, data: data}, nil
 	case "client":
-		return served{name, volgen.Client(vol, p)}, nil
+		return served{volume: name, data: volgen.Client(vol, p)}, nil
 	}
 	want := strings.TrimPrefix(key, "/")
 	for _, sv := range vol.Subvolumes {
 		for _, b := range sv.Bricks {
 			if volgen.BrickVolfileID(vol, b) == want {
-				return served{name, volgen.Brick(vol, b, p)}, nil
+				return served{volume: name, data: volgen.Brick(vol, b, p)}, nil
 			}
 		}
 	}
 	return served{}, errs.New(errs.NotFound, "volume %s has no brick for volfile-id %q", name, key)
+}
+
+// generateNodeSelfHeal makes the volfile of this node's one self-heal
+// daemon: the self-heal sections of every volume volgen.NodeSelfHealVolumes
+// selects for the node, each with its volume's login (the daemon is always
+// trusted, as for shd/<vol>). Not found when no volume qualifies.
+func (v *volfiles) generateNodeSelfHeal(ctx context.Context) (served, error) {
+	all, err := v.src.Volumes(ctx)
+	if err != nil {
+		return served{}, err
+	}
+	vols := volgen.NodeSelfHealVolumes(all, v.nodeID)
+	if len(vols) == 0 {
+		return served{}, errs.New(errs.NotFound, "no started replicate or disperse volume has a brick on node %s", v.nodeID)
+	}
+	secret, err := v.clusterSecret(ctx)
+	if err != nil {
+		return served{}, err
+	}
+	members := make([]volgen.SelfHealVolume, len(vols))
+	names := make([]string, len(vols))
+	for i, vol := range vols {
+		p := volgen.Params{WorkDir: v.workDir, Trusted: true}
+		p.Username, p.Password = credentials(secret, vol.Id)
+		members[i], names[i] = volgen.SelfHealVolume{Volume: vol, Params: p}, vol.Name
+	}
+	return served{data: volgen.NodeSelfHeal(members), nodeWide: true, volumes: names}, nil
 }
