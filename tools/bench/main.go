@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -33,7 +35,10 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	ctx := context.Background()
+	// Ctrl-C ends the running section through its context, so that it
+	// stops what it started (stock glusterd's bricks outlive glusterd).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	sections := map[string]func() (string, error){
 		"store":   func() (string, error) { return storeBench(ctx, *n, *writes) },
 		"peer":    func() (string, error) { return peerSection(ctx, *binDir, *peerNs, *glusterdNs) },
