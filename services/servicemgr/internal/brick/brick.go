@@ -25,6 +25,8 @@ const (
 	// GfidXattr is the root gfid a brick gets once it has served.
 	GfidXattr  = "trusted.gfid"
 	probeXattr = "trusted.glusterfs.test"
+	// metaDir is the brick's GlusterFS metadata directory.
+	metaDir = ".glusterfs"
 )
 
 // Request is one brick to prepare.
@@ -153,6 +155,13 @@ func Prepare(r Request) (created bool, err error) {
 		undo()
 		return false, errs.Wrap(errs.Precondition, err, "cannot mark brick %s with the volume id: %v", r.Path, err)
 	}
+	// The brick's index and gfid links live in .glusterfs; the brick
+	// refuses to start without it. Mode 0600, as glusterd makes it.
+	if err := os.Mkdir(filepath.Join(r.Path, metaDir), 0o600); err != nil && !errors.Is(err, os.ErrExist) {
+		_ = unix.Removexattr(r.Path, VolumeIDXattr)
+		undo()
+		return false, errs.Wrap(errs.Precondition, err, "cannot create %s/%s: %v", r.Path, metaDir, err)
+	}
 	return created, nil
 }
 
@@ -211,6 +220,8 @@ func Unprepare(volumeID, path string, removeDir bool) error {
 			return errs.Wrap(errs.Internal, err, "cannot remove the volume id from %s", path)
 		}
 	}
+	// A brick that never served has an empty .glusterfs; one that did keeps it.
+	_ = os.Remove(filepath.Join(path, metaDir))
 	if removeDir {
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return errs.Wrap(errs.Internal, err, "cannot remove brick directory %s", path)
@@ -240,8 +251,8 @@ func Cleanup(volumeID, path string) error {
 			return errs.Wrap(errs.Internal, err, "cannot remove %s from %s", x, path)
 		}
 	}
-	if err := os.RemoveAll(filepath.Join(path, ".glusterfs")); err != nil {
-		return errs.Wrap(errs.Internal, err, "cannot remove %s/.glusterfs", path)
+	if err := os.RemoveAll(filepath.Join(path, metaDir)); err != nil {
+		return errs.Wrap(errs.Internal, err, "cannot remove %s/%s", path, metaDir)
 	}
 	return nil
 }

@@ -42,6 +42,9 @@ func TestPrepareMarksBrickAndUndo(t *testing.T) {
 	v, err := getxattr(p, VolumeIDXattr)
 	require.NoError(t, err)
 	require.Equal(t, vol[:], v, "the volume id as 16 raw bytes")
+	st, err := os.Stat(filepath.Join(p, ".glusterfs"))
+	require.NoError(t, err, "the brick needs .glusterfs to start")
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
 
 	_, err = Prepare(Request{VolumeID: vol.String(), Path: p})
 	requireRefused(t, err, errs.AlreadyExists, "already prepared for this volume")
