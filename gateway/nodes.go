@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"net"
-	"strconv"
 
 	"github.com/hashicorp/consul/api"
 	"google.golang.org/grpc"
@@ -12,6 +10,7 @@ import (
 	portmapv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/portmap/v1"
 	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
 
+	"github.com/glusterd-ng/glusterd-ng/libs/discovery"
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
 )
@@ -47,14 +46,12 @@ func (n *nodeProxy) nodeAddr(ctx context.Context, service, ref string) (string, 
 	if err != nil {
 		return "", err
 	}
-	entries, _, err := n.consul.Health().Service(service, "", true, (&api.QueryOptions{}).WithContext(ctx))
+	addr, found, err := discovery.NodeInstance(ctx, n.consul, service, p.Id)
 	if err != nil {
 		return "", errs.ToStatus(errs.Wrap(errs.Unavailable, err, "cannot read node services from Consul")).Err()
 	}
-	for _, e := range entries {
-		if e.Service.Meta["node_id"] == p.Id {
-			return net.JoinHostPort(e.Service.Address, strconv.Itoa(e.Service.Port)), nil
-		}
+	if found {
+		return addr, nil
 	}
 	return "", errs.ToStatus(errs.New(errs.Unavailable, "peer %s is disconnected: its %s is not up", p.Name, service)).Err()
 }

@@ -86,6 +86,28 @@ func Lookup(ctx context.Context, client *api.Client, service string) ([]string, 
 	return entryAddrs(entries), nil
 }
 
+// NodeMetaKey is the service meta key naming the storage node an instance
+// of a per-node service (servicemgr, portmap) runs for.
+const NodeMetaKey = "node_id"
+
+// NodeInstance returns the "host:port" of the passing instance of service
+// that runs for the storage node nodeID; found is false when there is none.
+func NodeInstance(ctx context.Context, client *api.Client, service, nodeID string) (addr string, found bool, err error) {
+	q := (&api.QueryOptions{}).WithContext(ctx)
+	entries, _, err := client.Health().Service(service, "", true, q)
+	if err != nil {
+		return "", false, fmt.Errorf("look up %s in consul: %w", service, err)
+	}
+	for _, e := range entries {
+		if e.Service != nil && e.Service.Meta[NodeMetaKey] == nodeID {
+			if addrs := entryAddrs([]*api.ServiceEntry{e}); len(addrs) == 1 {
+				return addrs[0], true, nil
+			}
+		}
+	}
+	return "", false, nil
+}
+
 // entryAddrs turns catalog entries into sorted, distinct "host:port" strings.
 func entryAddrs(entries []*api.ServiceEntry) []string {
 	addrs := make([]string, 0, len(entries))

@@ -10,6 +10,7 @@ import (
 
 	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
 
+	"github.com/glusterd-ng/glusterd-ng/libs/discovery"
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
 	"github.com/glusterd-ng/glusterd-ng/services/peer/internal/pool"
@@ -63,7 +64,7 @@ func (h consulHealth) Connected(ctx context.Context) (map[string]string, error) 
 	}
 	up := make(map[string]string, len(entries))
 	for _, e := range entries {
-		if id := e.Service.Meta["node_id"]; id != "" {
+		if id := e.Service.Meta[discovery.NodeMetaKey]; id != "" {
 			up[id] = net.JoinHostPort(e.Service.Address, strconv.Itoa(e.Service.Port))
 		}
 	}
