@@ -156,6 +156,36 @@ func (c *Client) PutRuntime(ctx context.Context, e *commonv1.RuntimeEntry, sessi
 	return r.Resource.GetRuntime(), nil
 }
 
+// UpsertRuntime writes a runtime entry bound to session whatever version
+// it holds now (only its node writes it): created when missing, replaced
+// otherwise. version is the caller's last known version (0: none); when it
+// is stale, the current one is read and the write tried again. It returns
+// the entry with its new version.
+func (c *Client) UpsertRuntime(ctx context.Context, e *commonv1.RuntimeEntry, session string, version uint64) (*commonv1.RuntimeEntry, error) {
+	for attempt := 0; ; attempt++ {
+		got, err := c.PutRuntime(ctx, e, session, version)
+		if attempt == 3 || !(errs.Is(err, errs.Conflict) || errs.Is(err, errs.AlreadyExists) || errs.Is(err, errs.NotFound)) {
+			return got, err
+		}
+		// The entry changed (or vanished) since version: start from what is there.
+		cur, err := c.RuntimeEntry(ctx, e.NodeId, e.Name)
+		switch {
+		case err == nil:
+			version = cur.Version
+		case errs.Is(err, errs.NotFound):
+			version = 0
+		default:
+			return nil, err
+		}
+	}
+}
+
+// DeleteRuntime removes a node's runtime entry.
+func (c *Client) DeleteRuntime(ctx context.Context, node, name string) error {
+	_, err := c.store.Delete(ctx, &storev1.DeleteRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_RUNTIME, NodeId: node, Name: name}})
+	return errs.FromStatus(err)
+}
+
 // OpenSession starts a node session with the given TTL.
 func (c *Client) OpenSession(ctx context.Context, node string, ttl time.Duration) (string, error) {
 	r, err := c.store.OpenSession(ctx, &storev1.OpenSessionRequest{NodeId: node, TtlSeconds: uint32(ttl / time.Second)})
