@@ -37,7 +37,8 @@ type glusterNode struct {
 
 func startGlusterNode(t *testing.T) *glusterNode {
 	framework.EnsureGluster(t)
-	c := framework.Start(t, 1)
+	// These tests start the bricks themselves, to test the portmap alone.
+	c := framework.StartWith(t, framework.Options{Nodes: 1, NodeArgs: []string{"--daemons=false"}})
 	n := c.Nodes[0]
 	testutil.Await(t, 20*time.Second, func() bool {
 		nc, err := net.DialTimeout("tcp", n.MgmtAddr, time.Second)

@@ -64,24 +64,45 @@ func (s *storeReads) GetVolumeStatus(ctx context.Context, req *orchestratorv1.Ge
 	if err != nil {
 		return nil, err
 	}
-	// A brick's port and pid are what its node's portmap recorded when the
-	// brick signed in; the entry is gone when the node or the brick is.
+	// A brick's state is what its node's servicemgr reports (kind "brick",
+	// by brick id); a node that runs no daemons itself only has the port
+	// its portmap recorded when the brick signed in (kind "port").
 	type at struct{ node, path string }
 	ports := map[at]*commonv1.RuntimeEntry{}
+	bricks := map[string]*commonv1.RuntimeEntry{}
+	shds := map[string]*commonv1.RuntimeEntry{}
 	for _, r := range rt {
-		if e := r.GetRuntime(); e.Kind == "port" {
+		switch e := r.GetRuntime(); e.Kind {
+		case "port":
 			ports[at{e.NodeId, e.BrickPath}] = e
+		case "brick":
+			bricks[e.BrickId] = e
+		case "shd":
+			shds[e.NodeId] = e
 		}
 	}
 	out := &orchestratorv1.VolumeStatus{Volume: vol.Name, State: vol.State, Bricks: []*orchestratorv1.BrickStatus{},
 		SelfHealDaemons: []*orchestratorv1.SelfHealDaemonStatus{}}
+	nodes := map[string]bool{}
 	for _, sv := range vol.Subvolumes {
 		for _, b := range sv.Bricks {
 			st := &orchestratorv1.BrickStatus{Id: b.Id, PeerId: b.PeerId, Host: b.Host, Path: b.Path}
-			if e, ok := ports[at{b.PeerId, b.Path}]; ok {
+			if e, ok := bricks[b.Id]; ok && e.NodeId == b.PeerId {
+				st.Port, st.Pid, st.Online, st.State, st.Restarts = e.Port, e.Pid, e.Online, e.State, e.Restarts
+			} else if e, ok := ports[at{b.PeerId, b.Path}]; ok {
 				st.Port, st.Pid, st.Online = e.Port, e.Pid, e.Online
 			}
 			out.Bricks = append(out.Bricks, st)
+			if !nodes[b.PeerId] {
+				nodes[b.PeerId] = true
+				if vol.Type != commonv1.VolumeType_DISTRIBUTE {
+					sh := &orchestratorv1.SelfHealDaemonStatus{PeerId: b.PeerId}
+					if e, ok := shds[b.PeerId]; ok {
+						sh.Pid, sh.Online, sh.State = e.Pid, e.Online, e.State
+					}
+					out.SelfHealDaemons = append(out.SelfHealDaemons, sh)
+				}
+			}
 		}
 	}
 	return out, nil

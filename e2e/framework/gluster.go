@@ -222,6 +222,23 @@ func pidsByComm(comm string) []int {
 	return pids
 }
 
+// PidsByCmdline lists the live processes whose command line contains sub.
+func PidsByCmdline(sub string) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.Contains(string(b), sub) && alive(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 // alive reports whether pid exists and is not a zombie.
 func alive(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")

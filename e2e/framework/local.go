@@ -200,6 +200,7 @@ type Cluster struct {
 	PeerAddr string
 	Procs    map[string]*Proc
 	Nodes    []*Node
+	nodeArgs []string
 }
 
 func freePort(tb testing.TB, host string) int {
@@ -218,8 +219,22 @@ func Start(tb testing.TB, n int) *Cluster { return StartAt(tb, n, 1) }
 // StartAt is Start with the nodes on 127.1.1.first onwards, so two clusters
 // can run side by side.
 func StartAt(tb testing.TB, n, first int) *Cluster {
+	return StartWith(tb, Options{Nodes: n, First: first})
+}
+
+// Options shape a local cluster.
+type Options struct {
+	// Nodes is the number of storage nodes, on 127.1.1.First onwards (First 0 means 1).
+	Nodes, First int
+	// NodeArgs are extra arguments for every node's servicemgr.
+	NodeArgs []string
+}
+
+// StartWith is Start with options.
+func StartWith(tb testing.TB, o Options) *Cluster {
 	tb.Helper()
-	c := &Cluster{tb: tb, bin: Binaries(tb), Consul: testutil.NewConsul(tb), Procs: map[string]*Proc{}}
+	n, first := o.Nodes, max(o.First, 1)
+	c := &Cluster{tb: tb, bin: Binaries(tb), Consul: testutil.NewConsul(tb), Procs: map[string]*Proc{}, nodeArgs: o.NodeArgs}
 	c.dir = tb.TempDir()
 	c.StoreAddr = fmt.Sprintf("127.0.0.1:%d", freePort(tb, "127.0.0.1"))
 	c.PeerAddr = fmt.Sprintf("127.0.0.1:%d", freePort(tb, "127.0.0.1"))
@@ -274,11 +289,21 @@ func (c *Cluster) AddNode(i int, nodeID string, extra ...string) *Node {
 	host := "127.1.1." + strconv.Itoa(i)
 	nd := &Node{Index: i, Host: host, StateDir: filepath.Join(c.dir, "node"+strconv.Itoa(i))}
 	nd.Addr = net.JoinHostPort(host, strconv.Itoa(freePort(c.tb, host)))
+	// The node's daemons keep their files under its state directory, bind
+	// to its address, and stop with servicemgr; whatever a killed
+	// servicemgr left running is killed when the test ends.
+	c.tb.Cleanup(func() {
+		for _, pid := range PidsByCmdline(nd.StateDir + "/") {
+			killAndWait(pid, 5*time.Second)
+		}
+	})
 	args := c.common("--listen="+nd.Addr, "--state-dir="+nd.StateDir, "--name=node"+strconv.Itoa(i),
-		"--session-ttl=10s")
+		"--session-ttl=10s", "--run-dir="+filepath.Join(nd.StateDir, "run"), "--log-dir="+filepath.Join(nd.StateDir, "log"),
+		"--brick-bind-address="+host, "--stop-daemons-on-exit", "--daemon-stop-timeout=5s")
 	if nodeID != "" {
 		args = append(args, "--node-id="+nodeID)
 	}
+	args = append(args, c.nodeArgs...)
 	args = append(args, extra...)
 	nd.Servicemgr = c.proc("servicemgrd-"+strconv.Itoa(i), "servicemgrd", args...)
 	if err := nd.Servicemgr.Start(); err != nil {

@@ -18,7 +18,16 @@ import (
 type handler struct {
 	servicemgrv1.UnimplementedServiceManagerServer
 	s *Server
+	// authorize decides whether the caller may run a node action (prepare,
+	// unprepare and clean up bricks, statedumps): only members of this
+	// cluster may. It is the seam for the security work (mTLS peer
+	// identity); until then it is allowAll.
+	authorize func(ctx context.Context, action string) error
 }
+
+// allowAll lets any caller that reaches the node run node actions; it
+// stands until callers are authenticated (mTLS).
+func allowAll(context.Context, string) error { return nil }
 
 func (h *handler) identity() *servicemgrv1.NodeIdentity {
 	id := h.s.ident.Get()
@@ -99,11 +108,12 @@ func (h *handler) otherBricks(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// The node actions below are for the orchestrator. Callers will be
-// authenticated as members of this cluster (mTLS) with the security work;
-// until then any client that reaches the node can call them.
+// The node actions below are for the orchestrator; each asks authorize first.
 
 func (h *handler) PrepareBrick(ctx context.Context, req *servicemgrv1.PrepareBrickRequest) (*servicemgrv1.PrepareBrickResponse, error) {
+	if err := h.authorize(ctx, "PrepareBrick"); err != nil {
+		return nil, err
+	}
 	others, err := h.otherBricks(ctx)
 	if err != nil {
 		return nil, err
@@ -117,16 +127,47 @@ func (h *handler) PrepareBrick(ctx context.Context, req *servicemgrv1.PrepareBri
 	return &servicemgrv1.PrepareBrickResponse{CreatedDir: created}, nil
 }
 
-func (h *handler) UnprepareBrick(_ context.Context, req *servicemgrv1.UnprepareBrickRequest) (*servicemgrv1.UnprepareBrickResponse, error) {
+func (h *handler) UnprepareBrick(ctx context.Context, req *servicemgrv1.UnprepareBrickRequest) (*servicemgrv1.UnprepareBrickResponse, error) {
+	if err := h.authorize(ctx, "UnprepareBrick"); err != nil {
+		return nil, err
+	}
 	if err := brick.Unprepare(req.GetVolumeId(), req.GetBrickPath(), req.GetRemoveDir()); err != nil {
 		return nil, err
 	}
 	return &servicemgrv1.UnprepareBrickResponse{}, nil
 }
 
-func (h *handler) CleanupBrick(_ context.Context, req *servicemgrv1.CleanupBrickRequest) (*servicemgrv1.CleanupBrickResponse, error) {
+func (h *handler) CleanupBrick(ctx context.Context, req *servicemgrv1.CleanupBrickRequest) (*servicemgrv1.CleanupBrickResponse, error) {
+	if err := h.authorize(ctx, "CleanupBrick"); err != nil {
+		return nil, err
+	}
 	if err := brick.Cleanup(req.GetVolumeId(), req.GetBrickPath()); err != nil {
 		return nil, err
 	}
 	return &servicemgrv1.CleanupBrickResponse{}, nil
+}
+
+func (h *handler) Statedump(ctx context.Context, req *servicemgrv1.StatedumpRequest) (*servicemgrv1.StatedumpResponse, error) {
+	if err := h.authorize(ctx, "Statedump"); err != nil {
+		return nil, err
+	}
+	if req.GetVolume() == "" {
+		return nil, errs.InvalidField("volume", "must not be empty")
+	}
+	if h.s.sup == nil {
+		return nil, errs.New(errs.Precondition, "this node runs no daemons (servicemgr was started with --daemons=false)")
+	}
+	vol, err := h.s.store.Volume(ctx, req.Volume)
+	if err != nil {
+		return nil, err
+	}
+	dir := vol.Options["server.statedump-path"]
+	if dir == "" {
+		dir = defaultStatedumpDir
+	}
+	files, err := statedump(ctx, h.s.sup.Statuses(), dir, req)
+	if err != nil {
+		return nil, err
+	}
+	return &servicemgrv1.StatedumpResponse{Files: files}, nil
 }

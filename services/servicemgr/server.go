@@ -7,12 +7,14 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
+	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/discovery"
@@ -22,6 +24,7 @@ import (
 	"github.com/glusterd-ng/glusterd-ng/libs/log"
 	"github.com/glusterd-ng/glusterd-ng/libs/service"
 	"github.com/glusterd-ng/glusterd-ng/libs/storeclient"
+	"github.com/glusterd-ng/glusterd-ng/services/servicemgr/internal/supervisor"
 )
 
 // ServiceName is the service manager's name in Consul's catalog.
@@ -44,6 +47,11 @@ type Server struct {
 	store     *storeclient.Client
 	storeConn *grpc.ClientConn
 	reg       discovery.Registry
+
+	sup   *supervisor.Supervisor // nil when the node runs no daemons
+	recon *reconciler
+	// changed is signalled when a daemon's status changed.
+	changed chan struct{}
 
 	mu      sync.Mutex
 	session string
@@ -73,9 +81,18 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 	gs := grpcx.NewServer(grpcx.ServerConfig{Name: ServiceName, Logger: logger, Registerer: reg})
 	s := &Server{cfg: cfg, log: logger, lis: lis, grpc: gs, ident: ident, store: storeclient.New(conn),
 		storeConn: conn, fatalc: make(chan error, 1)}
-	servicemgrv1.RegisterServiceManagerServer(gs.GRPC(), &handler{s: s})
+	servicemgrv1.RegisterServiceManagerServer(gs.GRPC(), &handler{s: s, authorize: allowAll})
 	if cfg.Register {
 		s.reg = discovery.NewConsul(kv.API(), logger.Named("discovery"))
+	}
+	if cfg.Daemons {
+		s.changed = make(chan struct{}, 1)
+		s.sup = supervisor.New(supervisor.Options{
+			RecordDir: filepath.Join(cfg.StateDir, "daemons"), StopTimeout: cfg.DaemonStopTimeout,
+			StopOnExit: cfg.StopDaemonsOnExit, OnChange: func(string) { s.signalChanged() },
+		}, logger.Named("supervisor"))
+		pm := &portmapLink{consul: kv.API(), nodeID: ident.Get().NodeID, target: cfg.Portmap}
+		s.recon = &reconciler{s: s, sup: s.sup, pm: pm, log: logger.Named("reconcile"), vols: map[string]*commonv1.Volume{}}
 	}
 	return s, nil
 }
@@ -85,6 +102,13 @@ func (s *Server) Addr() string { return s.lis.Addr().String() }
 
 // NodeID is this node's UUID.
 func (s *Server) NodeID() string { return s.ident.Get().NodeID }
+
+func (s *Server) signalChanged() {
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
 
 func (s *Server) fatal(err error) {
 	select {
@@ -106,13 +130,22 @@ func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go s.keepSession(ctx)
+	if s.sup != nil {
+		supDone := make(chan struct{})
+		go func() { s.sup.Run(ctx); close(supDone) }()
+		// The daemons are stopped (or left to the next run) before the
+		// session, and with it their status, ends.
+		defer func() { cancel(); <-supDone; s.recon.pm.Close() }()
+		go s.recon.watch(ctx)
+		go s.publishStatus(ctx, s.sup, s.changed)
+	}
 	id := s.ident.Get()
 	errc := make(chan error, 1)
 	go func() {
 		errc <- service.Run(ctx, service.Options{
 			Name: ServiceName, ID: ServiceName + "-" + id.NodeID, Listener: s.lis, Advertise: s.cfg.Advertise,
 			Registry: s.reg, CheckInterval: s.cfg.CheckInterval, Server: s.grpc, Logger: s.log,
-			Meta: map[string]string{"node_id": id.NodeID, "name": s.cfg.Name},
+			Meta: map[string]string{discovery.NodeMetaKey: id.NodeID, "name": s.cfg.Name},
 		})
 	}()
 	select {

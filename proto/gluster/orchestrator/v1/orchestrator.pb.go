@@ -591,14 +591,19 @@ func (x *GetVolumeStatusRequest) GetVolume() string {
 
 // BrickStatus is the live state of one brick.
 type BrickStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	PeerId        string                 `protobuf:"bytes,2,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
-	Host          string                 `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
-	Path          string                 `protobuf:"bytes,4,opt,name=path,proto3" json:"path,omitempty"`
-	Port          int32                  `protobuf:"varint,5,opt,name=port,proto3" json:"port,omitempty"`
-	Pid           int32                  `protobuf:"varint,6,opt,name=pid,proto3" json:"pid,omitempty"`
-	Online        bool                   `protobuf:"varint,7,opt,name=online,proto3" json:"online,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	PeerId string                 `protobuf:"bytes,2,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
+	Host   string                 `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
+	Path   string                 `protobuf:"bytes,4,opt,name=path,proto3" json:"path,omitempty"`
+	Port   int32                  `protobuf:"varint,5,opt,name=port,proto3" json:"port,omitempty"`
+	Pid    int32                  `protobuf:"varint,6,opt,name=pid,proto3" json:"pid,omitempty"`
+	Online bool                   `protobuf:"varint,7,opt,name=online,proto3" json:"online,omitempty"`
+	// state is the brick process's state as its node's servicemgr sees it
+	// (running, starting, backoff, crashloop, stopping, stopped).
+	State string `protobuf:"bytes,8,opt,name=state,proto3" json:"state,omitempty"`
+	// restarts counts the unexpected ends servicemgr restarted the brick after.
+	Restarts      uint32 `protobuf:"varint,9,opt,name=restarts,proto3" json:"restarts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -682,12 +687,28 @@ func (x *BrickStatus) GetOnline() bool {
 	return false
 }
 
+func (x *BrickStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *BrickStatus) GetRestarts() uint32 {
+	if x != nil {
+		return x.Restarts
+	}
+	return 0
+}
+
 // SelfHealDaemonStatus is the live state of one node's self-heal daemon.
 type SelfHealDaemonStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PeerId        string                 `protobuf:"bytes,1,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
-	Pid           int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
-	Online        bool                   `protobuf:"varint,3,opt,name=online,proto3" json:"online,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	PeerId string                 `protobuf:"bytes,1,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
+	Pid    int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	Online bool                   `protobuf:"varint,3,opt,name=online,proto3" json:"online,omitempty"`
+	// state is the daemon's state as its node's servicemgr sees it.
+	State         string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -741,6 +762,13 @@ func (x *SelfHealDaemonStatus) GetOnline() bool {
 		return x.Online
 	}
 	return false
+}
+
+func (x *SelfHealDaemonStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
 }
 
 type VolumeStatus struct {
@@ -1469,7 +1497,7 @@ const file_gluster_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	"\x05force\x18\x02 \x01(\bR\x05force\x12\x14\n" +
 	"\x05async\x18\x03 \x01(\bR\x05async\"0\n" +
 	"\x16GetVolumeStatusRequest\x12\x16\n" +
-	"\x06volume\x18\x01 \x01(\tR\x06volume\"\x9c\x01\n" +
+	"\x06volume\x18\x01 \x01(\tR\x06volume\"\xce\x01\n" +
 	"\vBrickStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\apeer_id\x18\x02 \x01(\tR\x06peerId\x12\x12\n" +
@@ -1477,11 +1505,14 @@ const file_gluster_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	"\x04path\x18\x04 \x01(\tR\x04path\x12\x12\n" +
 	"\x04port\x18\x05 \x01(\x05R\x04port\x12\x10\n" +
 	"\x03pid\x18\x06 \x01(\x05R\x03pid\x12\x16\n" +
-	"\x06online\x18\a \x01(\bR\x06online\"Y\n" +
+	"\x06online\x18\a \x01(\bR\x06online\x12\x14\n" +
+	"\x05state\x18\b \x01(\tR\x05state\x12\x1a\n" +
+	"\brestarts\x18\t \x01(\rR\brestarts\"o\n" +
 	"\x14SelfHealDaemonStatus\x12\x17\n" +
 	"\apeer_id\x18\x01 \x01(\tR\x06peerId\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x16\n" +
-	"\x06online\x18\x03 \x01(\bR\x06online\"\xf5\x01\n" +
+	"\x06online\x18\x03 \x01(\bR\x06online\x12\x14\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\"\xf5\x01\n" +
 	"\fVolumeStatus\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\tR\x06volume\x124\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1e.gluster.common.v1.VolumeStateR\x05state\x12<\n" +

@@ -720,6 +720,177 @@ func (*CleanupBrickResponse) Descriptor() ([]byte, []int) {
 	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{13}
 }
 
+type StatedumpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// volume whose daemons on this node dump their state.
+	Volume string `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
+	// brick_id limits the dump to one brick of the volume; empty dumps every
+	// brick of the volume on this node.
+	BrickId string `protobuf:"bytes,2,opt,name=brick_id,json=brickId,proto3" json:"brick_id,omitempty"`
+	// self_heal also dumps the node's self-heal daemon.
+	SelfHeal      bool `protobuf:"varint,3,opt,name=self_heal,json=selfHeal,proto3" json:"self_heal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatedumpRequest) Reset() {
+	*x = StatedumpRequest{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatedumpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatedumpRequest) ProtoMessage() {}
+
+func (x *StatedumpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatedumpRequest.ProtoReflect.Descriptor instead.
+func (*StatedumpRequest) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *StatedumpRequest) GetVolume() string {
+	if x != nil {
+		return x.Volume
+	}
+	return ""
+}
+
+func (x *StatedumpRequest) GetBrickId() string {
+	if x != nil {
+		return x.BrickId
+	}
+	return ""
+}
+
+func (x *StatedumpRequest) GetSelfHeal() bool {
+	if x != nil {
+		return x.SelfHeal
+	}
+	return false
+}
+
+// StatedumpFile is one daemon's statedump.
+type StatedumpFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// daemon is the daemon's name on the node, e.g. "brick.<brick-id>" or "shd".
+	Daemon string `protobuf:"bytes,1,opt,name=daemon,proto3" json:"daemon,omitempty"`
+	Pid    int32  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	// path is the dump file on the node.
+	Path          string `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatedumpFile) Reset() {
+	*x = StatedumpFile{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatedumpFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatedumpFile) ProtoMessage() {}
+
+func (x *StatedumpFile) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatedumpFile.ProtoReflect.Descriptor instead.
+func (*StatedumpFile) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *StatedumpFile) GetDaemon() string {
+	if x != nil {
+		return x.Daemon
+	}
+	return ""
+}
+
+func (x *StatedumpFile) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *StatedumpFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+type StatedumpResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Files         []*StatedumpFile       `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatedumpResponse) Reset() {
+	*x = StatedumpResponse{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatedumpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatedumpResponse) ProtoMessage() {}
+
+func (x *StatedumpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatedumpResponse.ProtoReflect.Descriptor instead.
+func (*StatedumpResponse) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *StatedumpResponse) GetFiles() []*StatedumpFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
 var File_gluster_servicemgr_v1_servicemgr_proto protoreflect.FileDescriptor
 
 const file_gluster_servicemgr_v1_servicemgr_proto_rawDesc = "" +
@@ -770,7 +941,17 @@ const file_gluster_servicemgr_v1_servicemgr_proto_rawDesc = "" +
 	"\tvolume_id\x18\x01 \x01(\tR\bvolumeId\x12\x1d\n" +
 	"\n" +
 	"brick_path\x18\x02 \x01(\tR\tbrickPath\"\x16\n" +
-	"\x14CleanupBrickResponse2\xbb\x05\n" +
+	"\x14CleanupBrickResponse\"b\n" +
+	"\x10StatedumpRequest\x12\x16\n" +
+	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x19\n" +
+	"\bbrick_id\x18\x02 \x01(\tR\abrickId\x12\x1b\n" +
+	"\tself_heal\x18\x03 \x01(\bR\bselfHeal\"M\n" +
+	"\rStatedumpFile\x12\x16\n" +
+	"\x06daemon\x18\x01 \x01(\tR\x06daemon\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x12\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\"O\n" +
+	"\x11StatedumpResponse\x12:\n" +
+	"\x05files\x18\x01 \x03(\v2$.gluster.servicemgr.v1.StatedumpFileR\x05files2\x9b\x06\n" +
 	"\x0eServiceManager\x12d\n" +
 	"\vListDaemons\x12).gluster.servicemgr.v1.ListDaemonsRequest\x1a*.gluster.servicemgr.v1.ListDaemonsResponse\x12]\n" +
 	"\vGetIdentity\x12).gluster.servicemgr.v1.GetIdentityRequest\x1a#.gluster.servicemgr.v1.NodeIdentity\x12O\n" +
@@ -778,7 +959,8 @@ const file_gluster_servicemgr_v1_servicemgr_proto_rawDesc = "" +
 	"\x05Leave\x12#.gluster.servicemgr.v1.LeaveRequest\x1a$.gluster.servicemgr.v1.LeaveResponse\x12g\n" +
 	"\fPrepareBrick\x12*.gluster.servicemgr.v1.PrepareBrickRequest\x1a+.gluster.servicemgr.v1.PrepareBrickResponse\x12m\n" +
 	"\x0eUnprepareBrick\x12,.gluster.servicemgr.v1.UnprepareBrickRequest\x1a-.gluster.servicemgr.v1.UnprepareBrickResponse\x12g\n" +
-	"\fCleanupBrick\x12*.gluster.servicemgr.v1.CleanupBrickRequest\x1a+.gluster.servicemgr.v1.CleanupBrickResponseBMZKgithub.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1;servicemgrv1b\x06proto3"
+	"\fCleanupBrick\x12*.gluster.servicemgr.v1.CleanupBrickRequest\x1a+.gluster.servicemgr.v1.CleanupBrickResponse\x12^\n" +
+	"\tStatedump\x12'.gluster.servicemgr.v1.StatedumpRequest\x1a(.gluster.servicemgr.v1.StatedumpResponseBMZKgithub.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1;servicemgrv1b\x06proto3"
 
 var (
 	file_gluster_servicemgr_v1_servicemgr_proto_rawDescOnce sync.Once
@@ -792,7 +974,7 @@ func file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP() []byte {
 	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescData
 }
 
-var file_gluster_servicemgr_v1_servicemgr_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_gluster_servicemgr_v1_servicemgr_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_gluster_servicemgr_v1_servicemgr_proto_goTypes = []any{
 	(*ListDaemonsRequest)(nil),     // 0: gluster.servicemgr.v1.ListDaemonsRequest
 	(*ListDaemonsResponse)(nil),    // 1: gluster.servicemgr.v1.ListDaemonsResponse
@@ -808,30 +990,36 @@ var file_gluster_servicemgr_v1_servicemgr_proto_goTypes = []any{
 	(*UnprepareBrickResponse)(nil), // 11: gluster.servicemgr.v1.UnprepareBrickResponse
 	(*CleanupBrickRequest)(nil),    // 12: gluster.servicemgr.v1.CleanupBrickRequest
 	(*CleanupBrickResponse)(nil),   // 13: gluster.servicemgr.v1.CleanupBrickResponse
-	(*v1.RuntimeEntry)(nil),        // 14: gluster.common.v1.RuntimeEntry
+	(*StatedumpRequest)(nil),       // 14: gluster.servicemgr.v1.StatedumpRequest
+	(*StatedumpFile)(nil),          // 15: gluster.servicemgr.v1.StatedumpFile
+	(*StatedumpResponse)(nil),      // 16: gluster.servicemgr.v1.StatedumpResponse
+	(*v1.RuntimeEntry)(nil),        // 17: gluster.common.v1.RuntimeEntry
 }
 var file_gluster_servicemgr_v1_servicemgr_proto_depIdxs = []int32{
-	14, // 0: gluster.servicemgr.v1.ListDaemonsResponse.daemons:type_name -> gluster.common.v1.RuntimeEntry
+	17, // 0: gluster.servicemgr.v1.ListDaemonsResponse.daemons:type_name -> gluster.common.v1.RuntimeEntry
 	3,  // 1: gluster.servicemgr.v1.JoinResponse.identity:type_name -> gluster.servicemgr.v1.NodeIdentity
-	0,  // 2: gluster.servicemgr.v1.ServiceManager.ListDaemons:input_type -> gluster.servicemgr.v1.ListDaemonsRequest
-	2,  // 3: gluster.servicemgr.v1.ServiceManager.GetIdentity:input_type -> gluster.servicemgr.v1.GetIdentityRequest
-	4,  // 4: gluster.servicemgr.v1.ServiceManager.Join:input_type -> gluster.servicemgr.v1.JoinRequest
-	6,  // 5: gluster.servicemgr.v1.ServiceManager.Leave:input_type -> gluster.servicemgr.v1.LeaveRequest
-	8,  // 6: gluster.servicemgr.v1.ServiceManager.PrepareBrick:input_type -> gluster.servicemgr.v1.PrepareBrickRequest
-	10, // 7: gluster.servicemgr.v1.ServiceManager.UnprepareBrick:input_type -> gluster.servicemgr.v1.UnprepareBrickRequest
-	12, // 8: gluster.servicemgr.v1.ServiceManager.CleanupBrick:input_type -> gluster.servicemgr.v1.CleanupBrickRequest
-	1,  // 9: gluster.servicemgr.v1.ServiceManager.ListDaemons:output_type -> gluster.servicemgr.v1.ListDaemonsResponse
-	3,  // 10: gluster.servicemgr.v1.ServiceManager.GetIdentity:output_type -> gluster.servicemgr.v1.NodeIdentity
-	5,  // 11: gluster.servicemgr.v1.ServiceManager.Join:output_type -> gluster.servicemgr.v1.JoinResponse
-	7,  // 12: gluster.servicemgr.v1.ServiceManager.Leave:output_type -> gluster.servicemgr.v1.LeaveResponse
-	9,  // 13: gluster.servicemgr.v1.ServiceManager.PrepareBrick:output_type -> gluster.servicemgr.v1.PrepareBrickResponse
-	11, // 14: gluster.servicemgr.v1.ServiceManager.UnprepareBrick:output_type -> gluster.servicemgr.v1.UnprepareBrickResponse
-	13, // 15: gluster.servicemgr.v1.ServiceManager.CleanupBrick:output_type -> gluster.servicemgr.v1.CleanupBrickResponse
-	9,  // [9:16] is the sub-list for method output_type
-	2,  // [2:9] is the sub-list for method input_type
-	2,  // [2:2] is the sub-list for extension type_name
-	2,  // [2:2] is the sub-list for extension extendee
-	0,  // [0:2] is the sub-list for field type_name
+	15, // 2: gluster.servicemgr.v1.StatedumpResponse.files:type_name -> gluster.servicemgr.v1.StatedumpFile
+	0,  // 3: gluster.servicemgr.v1.ServiceManager.ListDaemons:input_type -> gluster.servicemgr.v1.ListDaemonsRequest
+	2,  // 4: gluster.servicemgr.v1.ServiceManager.GetIdentity:input_type -> gluster.servicemgr.v1.GetIdentityRequest
+	4,  // 5: gluster.servicemgr.v1.ServiceManager.Join:input_type -> gluster.servicemgr.v1.JoinRequest
+	6,  // 6: gluster.servicemgr.v1.ServiceManager.Leave:input_type -> gluster.servicemgr.v1.LeaveRequest
+	8,  // 7: gluster.servicemgr.v1.ServiceManager.PrepareBrick:input_type -> gluster.servicemgr.v1.PrepareBrickRequest
+	10, // 8: gluster.servicemgr.v1.ServiceManager.UnprepareBrick:input_type -> gluster.servicemgr.v1.UnprepareBrickRequest
+	12, // 9: gluster.servicemgr.v1.ServiceManager.CleanupBrick:input_type -> gluster.servicemgr.v1.CleanupBrickRequest
+	14, // 10: gluster.servicemgr.v1.ServiceManager.Statedump:input_type -> gluster.servicemgr.v1.StatedumpRequest
+	1,  // 11: gluster.servicemgr.v1.ServiceManager.ListDaemons:output_type -> gluster.servicemgr.v1.ListDaemonsResponse
+	3,  // 12: gluster.servicemgr.v1.ServiceManager.GetIdentity:output_type -> gluster.servicemgr.v1.NodeIdentity
+	5,  // 13: gluster.servicemgr.v1.ServiceManager.Join:output_type -> gluster.servicemgr.v1.JoinResponse
+	7,  // 14: gluster.servicemgr.v1.ServiceManager.Leave:output_type -> gluster.servicemgr.v1.LeaveResponse
+	9,  // 15: gluster.servicemgr.v1.ServiceManager.PrepareBrick:output_type -> gluster.servicemgr.v1.PrepareBrickResponse
+	11, // 16: gluster.servicemgr.v1.ServiceManager.UnprepareBrick:output_type -> gluster.servicemgr.v1.UnprepareBrickResponse
+	13, // 17: gluster.servicemgr.v1.ServiceManager.CleanupBrick:output_type -> gluster.servicemgr.v1.CleanupBrickResponse
+	16, // 18: gluster.servicemgr.v1.ServiceManager.Statedump:output_type -> gluster.servicemgr.v1.StatedumpResponse
+	11, // [11:19] is the sub-list for method output_type
+	3,  // [3:11] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_gluster_servicemgr_v1_servicemgr_proto_init() }
@@ -845,7 +1033,7 @@ func file_gluster_servicemgr_v1_servicemgr_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gluster_servicemgr_v1_servicemgr_proto_rawDesc), len(file_gluster_servicemgr_v1_servicemgr_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,7 @@ const (
 	ServiceManager_PrepareBrick_FullMethodName   = "/gluster.servicemgr.v1.ServiceManager/PrepareBrick"
 	ServiceManager_UnprepareBrick_FullMethodName = "/gluster.servicemgr.v1.ServiceManager/UnprepareBrick"
 	ServiceManager_CleanupBrick_FullMethodName   = "/gluster.servicemgr.v1.ServiceManager/CleanupBrick"
+	ServiceManager_Statedump_FullMethodName      = "/gluster.servicemgr.v1.ServiceManager/Statedump"
 )
 
 // ServiceManagerClient is the client API for ServiceManager service.
@@ -51,6 +52,9 @@ type ServiceManagerClient interface {
 	UnprepareBrick(ctx context.Context, in *UnprepareBrickRequest, opts ...grpc.CallOption) (*UnprepareBrickResponse, error)
 	// CleanupBrick removes a deleted volume's marks and .glusterfs from a brick.
 	CleanupBrick(ctx context.Context, in *CleanupBrickRequest, opts ...grpc.CallOption) (*CleanupBrickResponse, error)
+	// Statedump asks a volume's daemons on this node to write a statedump
+	// (SIGUSR1) and returns the files once written.
+	Statedump(ctx context.Context, in *StatedumpRequest, opts ...grpc.CallOption) (*StatedumpResponse, error)
 }
 
 type serviceManagerClient struct {
@@ -131,6 +135,16 @@ func (c *serviceManagerClient) CleanupBrick(ctx context.Context, in *CleanupBric
 	return out, nil
 }
 
+func (c *serviceManagerClient) Statedump(ctx context.Context, in *StatedumpRequest, opts ...grpc.CallOption) (*StatedumpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatedumpResponse)
+	err := c.cc.Invoke(ctx, ServiceManager_Statedump_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ServiceManagerServer is the server API for ServiceManager service.
 // All implementations must embed UnimplementedServiceManagerServer
 // for forward compatibility.
@@ -151,6 +165,9 @@ type ServiceManagerServer interface {
 	UnprepareBrick(context.Context, *UnprepareBrickRequest) (*UnprepareBrickResponse, error)
 	// CleanupBrick removes a deleted volume's marks and .glusterfs from a brick.
 	CleanupBrick(context.Context, *CleanupBrickRequest) (*CleanupBrickResponse, error)
+	// Statedump asks a volume's daemons on this node to write a statedump
+	// (SIGUSR1) and returns the files once written.
+	Statedump(context.Context, *StatedumpRequest) (*StatedumpResponse, error)
 	mustEmbedUnimplementedServiceManagerServer()
 }
 
@@ -181,6 +198,9 @@ func (UnimplementedServiceManagerServer) UnprepareBrick(context.Context, *Unprep
 }
 func (UnimplementedServiceManagerServer) CleanupBrick(context.Context, *CleanupBrickRequest) (*CleanupBrickResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CleanupBrick not implemented")
+}
+func (UnimplementedServiceManagerServer) Statedump(context.Context, *StatedumpRequest) (*StatedumpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Statedump not implemented")
 }
 func (UnimplementedServiceManagerServer) mustEmbedUnimplementedServiceManagerServer() {}
 func (UnimplementedServiceManagerServer) testEmbeddedByValue()                        {}
@@ -329,6 +349,24 @@ func _ServiceManager_CleanupBrick_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ServiceManager_Statedump_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StatedumpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceManagerServer).Statedump(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceManager_Statedump_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceManagerServer).Statedump(ctx, req.(*StatedumpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ServiceManager_ServiceDesc is the grpc.ServiceDesc for ServiceManager service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -363,6 +401,10 @@ var ServiceManager_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CleanupBrick",
 			Handler:    _ServiceManager_CleanupBrick_Handler,
+		},
+		{
+			MethodName: "Statedump",
+			Handler:    _ServiceManager_Statedump_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

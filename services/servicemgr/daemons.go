@@ -1,0 +1,341 @@
+package servicemgr
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
+	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+	"github.com/glusterd-ng/glusterd-ng/libs/log"
+	"github.com/glusterd-ng/glusterd-ng/libs/volgen"
+	"github.com/glusterd-ng/glusterd-ng/services/servicemgr/internal/supervisor"
+)
+
+// Daemon kinds, as they appear in runtime entries and status.
+const (
+	kindBrick = "brick"
+	kindShd   = "shd"
+)
+
+// shdName is the self-heal daemon's name on a node (there is one).
+const shdName = "shd"
+
+// maxSockPath is the longest UNIX socket path (sun_path holds 108 bytes with its NUL).
+const maxSockPath = 107
+
+// brickEntryName is the runtime entry and daemon name of a brick.
+func brickEntryName(brickID string) string { return "brick." + brickID }
+
+// reconciler makes the node's daemons match the store: it follows the
+// volumes and hands the supervisor the daemons they need on this node.
+type reconciler struct {
+	s   *Server
+	sup *supervisor.Supervisor
+	pm  *portmapLink
+	log *zap.Logger
+
+	mu   sync.Mutex
+	vols map[string]*commonv1.Volume
+}
+
+// watch follows the volumes in the store and applies every change. While
+// the store cannot be read, the daemons keep running as they are.
+func (r *reconciler) watch(ctx context.Context) {
+	var since uint64
+	for ctx.Err() == nil {
+		if since == 0 {
+			l, err := r.s.store.Raw().List(ctx, &storev1.ListRequest{Kind: storev1.Kind_VOLUME})
+			if err != nil {
+				r.log.Warn("cannot list the volumes; daemons stay as they are", log.Err(err))
+				sleepCtx(ctx, time.Second)
+				continue
+			}
+			vols := map[string]*commonv1.Volume{}
+			for _, res := range l.Resources {
+				if v := res.GetVolume(); v != nil {
+					vols[v.Name] = v
+				}
+			}
+			r.mu.Lock()
+			r.vols = vols
+			r.mu.Unlock()
+			r.apply()
+			since = l.Version
+		}
+		stream, err := r.s.store.Raw().Watch(ctx, &storev1.WatchRequest{Kinds: []storev1.Kind{storev1.Kind_VOLUME}, Since: since})
+		if err != nil {
+			sleepCtx(ctx, time.Second)
+			continue
+		}
+		for {
+			ev, err := stream.Recv()
+			if err != nil {
+				if errs.Is(errs.FromStatus(err), errs.OutOfRange) {
+					// The store lost its history: read everything again.
+					since = 0
+				}
+				break
+			}
+			if ev.Version > since {
+				since = ev.Version
+			}
+			switch ev.Type {
+			case storev1.EventType_PUT:
+				if v := ev.Resource.GetVolume(); v != nil {
+					r.mu.Lock()
+					r.vols[v.Name] = v
+					r.mu.Unlock()
+				}
+			case storev1.EventType_DELETE:
+				r.mu.Lock()
+				delete(r.vols, ev.Key.GetName())
+				r.mu.Unlock()
+			default:
+				continue
+			}
+			r.apply()
+		}
+		sleepCtx(ctx, 500*time.Millisecond)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// apply hands the supervisor the daemons the current volumes need here.
+func (r *reconciler) apply() {
+	r.mu.Lock()
+	vols := make([]*commonv1.Volume, 0, len(r.vols))
+	for _, v := range r.vols {
+		vols = append(vols, v)
+	}
+	r.mu.Unlock()
+	r.sup.Apply(r.specs(vols))
+}
+
+// specs lists the daemons vols need on this node: one per local brick
+// (running while its volume is started) and one self-heal daemon while any
+// started replicate or disperse volume has a brick here.
+func (r *reconciler) specs(vols []*commonv1.Volume) []supervisor.Spec {
+	node := r.s.NodeID()
+	slices.SortFunc(vols, func(a, b *commonv1.Volume) int { return strings.Compare(a.Name, b.Name) })
+	var out []supervisor.Spec
+	var healed []*commonv1.Volume
+	for _, v := range vols {
+		started := v.State == commonv1.VolumeState_STARTED
+		local := false
+		for _, sv := range v.Subvolumes {
+			for _, b := range sv.Bricks {
+				if b.PeerId == node {
+					local = true
+					out = append(out, r.brickSpec(v, b, started))
+				}
+			}
+		}
+		if local && started && needsSelfHeal(v) {
+			healed = append(healed, v)
+		}
+	}
+	return append(out, r.shdSpec(healed))
+}
+
+// needsSelfHeal reports whether v's type has a self-heal daemon.
+func needsSelfHeal(v *commonv1.Volume) bool {
+	return v.Type != commonv1.VolumeType_DISTRIBUTE && v.Type != commonv1.VolumeType_VOLUME_TYPE_UNSPECIFIED
+}
+
+// volfileServer splits the configured volfile server into -s and
+// --volfile-server-port arguments (the port left out when it is 24007).
+func (r *reconciler) volfileServer() []string {
+	host, port, _ := net.SplitHostPort(r.s.cfg.VolfileServer)
+	args := []string{"-s", host}
+	if port != "24007" {
+		args = append(args, "--volfile-server-port", port)
+	}
+	return args
+}
+
+// brickSpec is one local brick's glusterfsd, with glusterd 10.3's command
+// line (see docs/servicemgr.md) plus -N, so it stays our child.
+func (r *reconciler) brickSpec(v *commonv1.Volume, b *commonv1.Brick, run bool) supervisor.Spec {
+	cfg := r.s.cfg
+	volfileID := volgen.BrickVolfileID(v, b)
+	dashed := volgen.DashedPath(b.Path)
+	pidFile := filepath.Join(cfg.RunDir, "vols", v.Name, b.Host+"-"+dashed+".pid")
+	logFile := filepath.Join(cfg.LogDir, "bricks", dashed+".log")
+	sock := socketPath(cfg.RunDir, v.Name+"/"+b.Host+"-"+dashed)
+	base := append(r.volfileServer(),
+		"--volfile-id", volfileID,
+		"-p", pidFile,
+		"-S", sock,
+		"--brick-name", b.Path,
+		"-l", logFile,
+		"--xlator-option", "*-posix.glusterd-uuid="+r.s.NodeID(),
+		"--process-name", "brick",
+	)
+	// Whatever changes the process's identity restarts it; option changes
+	// do not (the portmap pushes those as FETCHSPEC).
+	fingerprint := strings.Join([]string{v.Id, cfg.Glusterfsd, strings.Join(base, " "), cfg.BrickBindAddress}, "|")
+	path := b.Path
+	return supervisor.Spec{
+		Name: brickEntryName(b.Id), Kind: kindBrick, Volume: v.Name, BrickID: b.Id, BrickPath: b.Path,
+		Run: run, Fingerprint: fingerprint,
+		Launch: func(ctx context.Context) (supervisor.Launch, error) {
+			port, err := r.pm.Allocate(ctx, path)
+			if err != nil {
+				return supervisor.Launch{}, err
+			}
+			p := strconv.Itoa(port)
+			args := append(slices.Clone(base), "--brick-port", p, "--xlator-option", v.Name+"-server.listen-port="+p)
+			if cfg.BrickBindAddress != "" {
+				args = append(args, "--xlator-option", "transport.socket.bind-address="+cfg.BrickBindAddress)
+			}
+			args = append(args, "-N")
+			// glusterd removes a stale socket before it starts a brick.
+			os.Remove(sock)
+			return supervisor.Launch{Path: cfg.Glusterfsd, Args: args, Port: port, LogFile: logFile,
+				OutFile: strings.TrimSuffix(logFile, ".log") + ".out", PidFile: pidFile}, nil
+		},
+		Ready: func(ctx context.Context, _, port int) bool { return r.pm.SignedIn(ctx, path, port) },
+	}
+}
+
+// shdSpec is the node's self-heal daemon for vols (sorted by name); it
+// runs while vols is not empty and restarts when the set changes.
+func (r *reconciler) shdSpec(vols []*commonv1.Volume) supervisor.Spec {
+	cfg := r.s.cfg
+	names := make([]string, len(vols))
+	for i, v := range vols {
+		names[i] = v.Name + "@" + v.Id
+	}
+	pidFile := filepath.Join(cfg.RunDir, "glustershd", "glustershd.pid")
+	logFile := filepath.Join(cfg.LogDir, "glustershd.log")
+	sock := socketPath(cfg.RunDir, "glustershd")
+	args := append(r.volfileServer(),
+		"--volfile-id", shdVolfileID,
+		"-p", pidFile,
+		"-l", logFile,
+		"-S", sock,
+		"--xlator-option", "*replicate*.node-uuid="+r.s.NodeID(),
+		"--xlator-option", "*disperse*.node-uuid="+r.s.NodeID(),
+		"--process-name", "glustershd",
+		"--client-pid=-6",
+		"-N",
+	)
+	return supervisor.Spec{
+		Name: shdName, Kind: kindShd, Run: len(vols) > 0,
+		Fingerprint: strings.Join(append([]string{cfg.Glusterfs, strings.Join(args, " ")}, names...), "|"),
+		Launch: func(context.Context) (supervisor.Launch, error) {
+			os.Remove(sock)
+			return supervisor.Launch{Path: cfg.Glusterfs, Args: args, LogFile: logFile,
+				OutFile: strings.TrimSuffix(logFile, ".log") + ".out", PidFile: pidFile}, nil
+		},
+	}
+}
+
+// shdVolfileID is the key the node's self-heal daemon fetches its graph
+// with: every started replicate and disperse volume with a brick here.
+const shdVolfileID = "gluster/glustershd"
+
+// socketPath is <dir>/<16 hex digits>.socket for what, like glusterd's
+// hashed socket names, in the system temp directory when dir is too deep
+// for a UNIX socket path.
+func socketPath(dir, what string) string {
+	sum := sha256.Sum256([]byte(dir + "|" + what))
+	name := hex.EncodeToString(sum[:8]) + ".socket"
+	if p := filepath.Join(dir, name); len(p) <= maxSockPath {
+		return p
+	}
+	return filepath.Join(os.TempDir(), "gdng-"+name)
+}
+
+// entry turns a daemon's status into its runtime entry.
+func (s *Server) entry(st supervisor.Status) *commonv1.RuntimeEntry {
+	return &commonv1.RuntimeEntry{NodeId: s.NodeID(), Name: st.Name, Kind: st.Kind, Volume: st.Volume,
+		BrickId: st.BrickID, BrickPath: st.BrickPath, Port: int32(st.Port), Pid: int32(st.PID),
+		Online: st.Ready && (st.State == supervisor.Running), State: string(st.State), Restarts: st.Restarts,
+		LastExit: st.LastExit, LogFile: st.LogFile}
+}
+
+// publishStatus writes every daemon's status to the store as this node's
+// runtime entries (bound to the node's session, so they vanish with it),
+// coalescing changes that come in bursts, and rewriting everything when
+// the session was replaced.
+func (s *Server) publishStatus(ctx context.Context, sup *supervisor.Supervisor, changed <-chan struct{}) {
+	written := map[string]*commonv1.RuntimeEntry{}
+	var session string
+	retry := time.NewTicker(5 * time.Second)
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-retry.C:
+		}
+		// Let a burst of changes (a volume's bricks starting) land in one pass.
+		sleepCtx(ctx, 50*time.Millisecond)
+		s.mu.Lock()
+		sess := s.session
+		s.mu.Unlock()
+		if sess != session {
+			session, written = sess, map[string]*commonv1.RuntimeEntry{}
+		}
+		if session == "" {
+			continue
+		}
+		now := map[string]bool{}
+		for _, st := range sup.Statuses() {
+			if st.Kind == "" {
+				continue // adopted, not yet described by the store
+			}
+			now[st.Name] = true
+			e := s.entry(st)
+			old, ok := written[st.Name]
+			if ok && sameEntry(old, e) {
+				continue
+			}
+			got, err := s.store.UpsertRuntime(ctx, e, session, old.GetVersion())
+			if err != nil {
+				s.log.Warn("cannot record a daemon's status in the store", zap.String("daemon", st.Name), log.Err(err))
+				continue
+			}
+			written[st.Name] = got
+		}
+		for name := range written {
+			if now[name] {
+				continue
+			}
+			if err := s.store.DeleteRuntime(ctx, s.NodeID(), name); err != nil && !errs.Is(err, errs.NotFound) {
+				s.log.Warn("cannot remove a daemon's status from the store", zap.String("daemon", name), log.Err(err))
+				continue
+			}
+			delete(written, name)
+		}
+	}
+}
+
+// sameEntry compares two entries, ignoring what the store fills in.
+func sameEntry(a, b *commonv1.RuntimeEntry) bool {
+	a, b = proto.CloneOf(a), proto.CloneOf(b)
+	a.Version, b.Version, a.UpdatedAt, b.UpdatedAt = 0, 0, nil, nil
+	return proto.Equal(a, b)
+}
