@@ -115,11 +115,14 @@ ui_config { enabled = true }`, consulPort)
 		name := fmt.Sprintf("node%d", i)
 		fmt.Printf("starting storage node %s on %s\n", name, nodeAddr(i))
 		stateDir := filepath.Join(state, "nodes", name)
+		host := fmt.Sprintf("127.1.1.%d", i)
+		// The node's bricks keep their pid files and logs under its state
+		// directory, listen on its address, and stop with Ctrl-C.
 		if err := c.startAs("servicemgrd-"+name, "servicemgrd", append(common, "--listen="+nodeAddr(i),
-			"--state-dir="+stateDir, "--name="+name)...); err != nil {
+			"--state-dir="+stateDir, "--name="+name, "--run-dir="+filepath.Join(stateDir, "run"),
+			"--log-dir="+filepath.Join(stateDir, "log"), "--brick-bind-address="+host, "--stop-daemons-on-exit")...); err != nil {
 			return err
 		}
-		host := fmt.Sprintf("127.1.1.%d", i)
 		if err := c.startAs("portmapd-"+name, "portmapd", append(common, "--listen="+host+":24014",
 			"--mgmt-listen="+host+":24007", "--state-dir="+stateDir)...); err != nil {
 			return err
