@@ -339,3 +339,88 @@ func TestStatedump(t *testing.T) {
 	_, err = d.sm.Statedump(t.Context(), &servicemgrv1.StatedumpRequest{Volume: "nosuch"})
 	require.Error(t, err)
 }
+
+// shdEntry reads the node's self-heal daemon entry.
+func (d *daemonNode) shdEntry() (daemonJSON, bool) {
+	e, ok := d.daemons()["shd"]
+	return e, ok
+}
+
+func TestServicemgrRunsTheSelfHealDaemon(t *testing.T) {
+	d := startDaemonNode(t)
+	ctx := t.Context()
+	v := d.volume("rep", commonv1.VolumeType_REPLICATE, 3, 1)
+	d.setState("rep", commonv1.VolumeState_STARTED)
+	up := d.await(v, "online", online)
+	var shd daemonJSON
+	testutil.Await(t, 30*time.Second, func() bool {
+		e, ok := d.shdEntry()
+		shd = e
+		return ok && online(e)
+	}, "the self-heal daemon runs: %+v", &shd)
+	require.Contains(t, cmdline(shd.Pid), "--volfile-id gluster/glustershd")
+	var body []byte
+	testutil.Await(t, 20*time.Second, func() bool {
+		var code int
+		code, body = d.c.Do("GET", "/v1/volumes/rep/status", "")
+		var st struct {
+			SelfHealDaemons []struct {
+				PeerID string `json:"peer_id"`
+				Pid    int    `json:"pid"`
+				Online bool   `json:"online"`
+			} `json:"self_heal_daemons"`
+		}
+		if code != 200 || json.Unmarshal(body, &st) != nil || len(st.SelfHealDaemons) != 1 {
+			return false
+		}
+		sh := st.SelfHealDaemons[0]
+		return sh.PeerID == d.id && sh.Pid == shd.Pid && sh.Online
+	}, "volume status shows the self-heal daemon: %s", &body)
+
+	// Writes while one brick is down leave heals pending; servicemgr brings
+	// the brick back and its self-heal daemon heals it.
+	m, err := framework.Mount(ctx, t, d.node.Host, 0, "rep", filepath.Join(t.TempDir(), "m"))
+	require.NoError(t, err)
+	victim := v.Subvolumes[0].Bricks[0]
+	require.NoError(t, syscall.Kill(up[victim.Id].Pid, syscall.SIGKILL))
+	time.Sleep(100 * time.Millisecond) // the client sees the connection close at once
+	sums, err := framework.WriteFiles(m.Mountpoint, 20, 4<<10)
+	require.NoError(t, err)
+	pending, err := framework.PendingHeals(v.Subvolumes[0].Bricks[1].Path)
+	require.NoError(t, err)
+	require.NotEmpty(t, pending, "writes with a brick down left heals pending")
+	d.await(v, "back", func(e daemonJSON) bool { return online(e) && (e.BrickID != victim.Id || e.Pid != up[victim.Id].Pid) })
+	healStart := time.Now()
+	testutil.Await(t, 60*time.Second, func() bool {
+		for _, b := range v.Subvolumes[0].Bricks {
+			if p, err := framework.PendingHeals(b.Path); err != nil || len(p) > 0 {
+				return false
+			}
+		}
+		return true
+	}, "the self-heal daemon drained every heal index")
+	t.Logf("%d pending heals drained %s after the brick came back", len(pending), time.Since(healStart).Round(time.Millisecond))
+	require.NoError(t, framework.VerifyFiles(victim.Path, sums), "the healed brick holds every file")
+	require.NoError(t, m.Unmount())
+
+	// Another healed volume on the node: the one daemon restarts to serve both.
+	v2 := d.volume("rep2", commonv1.VolumeType_REPLICATE, 3, 1)
+	d.setState("rep2", commonv1.VolumeState_STARTED)
+	d.await(v2, "online", online)
+	testutil.Await(t, 30*time.Second, func() bool {
+		e, ok := d.shdEntry()
+		return ok && online(e) && e.Pid != shd.Pid
+	}, "the self-heal daemon restarted for the new set of volumes")
+	require.False(t, alive(shd.Pid))
+
+	// No started healed volume left: the daemon stops.
+	d.setState("rep", commonv1.VolumeState_STOPPED)
+	d.setState("rep2", commonv1.VolumeState_STOPPED)
+	testutil.Await(t, 30*time.Second, func() bool {
+		e, ok := d.shdEntry()
+		return ok && e.State == "stopped" && e.Pid == 0
+	}, "the self-heal daemon stopped with the last healed volume")
+	code, body := d.c.Do("GET", "/v1/volumes/rep/status", "")
+	require.Equal(t, 200, code)
+	require.NotContains(t, string(body), `"online":true`)
+}

@@ -19,6 +19,7 @@ import (
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
+	"github.com/glusterd-ng/glusterd-ng/libs/daemons"
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/log"
 	"github.com/glusterd-ng/glusterd-ng/libs/volgen"
@@ -138,28 +139,18 @@ func (r *reconciler) specs(vols []*commonv1.Volume) []supervisor.Spec {
 	node := r.s.NodeID()
 	slices.SortFunc(vols, func(a, b *commonv1.Volume) int { return strings.Compare(a.Name, b.Name) })
 	var out []supervisor.Spec
-	var healed []*commonv1.Volume
 	for _, v := range vols {
 		started := v.State == commonv1.VolumeState_STARTED
-		local := false
 		for _, sv := range v.Subvolumes {
 			for _, b := range sv.Bricks {
 				if b.PeerId == node {
-					local = true
 					out = append(out, r.brickSpec(v, b, started))
 				}
 			}
 		}
-		if local && started && needsSelfHeal(v) {
-			healed = append(healed, v)
-		}
 	}
-	return append(out, r.shdSpec(healed))
-}
-
-// needsSelfHeal reports whether v's type has a self-heal daemon.
-func needsSelfHeal(v *commonv1.Volume) bool {
-	return v.Type != commonv1.VolumeType_DISTRIBUTE && v.Type != commonv1.VolumeType_VOLUME_TYPE_UNSPECIFIED
+	// The same rule the portmap serves the node's self-heal graph by.
+	return append(out, r.shdSpec(volgen.NodeSelfHealVolumes(vols, node)))
 }
 
 // volfileServer splits the configured volfile server into -s and
@@ -219,41 +210,25 @@ func (r *reconciler) brickSpec(v *commonv1.Volume, b *commonv1.Brick, run bool) 
 }
 
 // shdSpec is the node's self-heal daemon for vols (sorted by name); it
-// runs while vols is not empty and restarts when the set changes.
+// runs while vols is not empty and restarts when their topology changes
+// (option changes reach it as FETCHSPEC). See libs/daemons for why its
+// command line differs from glusterd's.
 func (r *reconciler) shdSpec(vols []*commonv1.Volume) supervisor.Spec {
 	cfg := r.s.cfg
-	names := make([]string, len(vols))
-	for i, v := range vols {
-		names[i] = v.Name + "@" + v.Id
-	}
-	pidFile := filepath.Join(cfg.RunDir, "glustershd", "glustershd.pid")
-	logFile := filepath.Join(cfg.LogDir, "glustershd.log")
-	sock := socketPath(cfg.RunDir, "glustershd")
-	args := append(r.volfileServer(),
-		"--volfile-id", shdVolfileID,
-		"-p", pidFile,
-		"-l", logFile,
-		"-S", sock,
-		"--xlator-option", "*replicate*.node-uuid="+r.s.NodeID(),
-		"--xlator-option", "*disperse*.node-uuid="+r.s.NodeID(),
-		"--process-name", "glustershd",
-		"--client-pid=-6",
-		"-N",
-	)
+	host, port, _ := net.SplitHostPort(cfg.VolfileServer)
+	portNum, _ := strconv.Atoi(port)
+	p := daemons.SelfHealParams{VolfileServer: host, VolfileServerPort: portNum, NodeID: r.s.NodeID(),
+		RunDir: cfg.RunDir, LogDir: cfg.LogDir}
+	args := daemons.SelfHealArgs(p)
 	return supervisor.Spec{
 		Name: shdName, Kind: kindShd, Run: len(vols) > 0,
-		Fingerprint: strings.Join(append([]string{cfg.Glusterfs, strings.Join(args, " ")}, names...), "|"),
+		Fingerprint: cfg.Glusterfs + "|" + strings.Join(args, " ") + "|" + daemons.SelfHealTopology(vols),
 		Launch: func(context.Context) (supervisor.Launch, error) {
-			os.Remove(sock)
-			return supervisor.Launch{Path: cfg.Glusterfs, Args: args, LogFile: logFile,
-				OutFile: strings.TrimSuffix(logFile, ".log") + ".out", PidFile: pidFile}, nil
+			return supervisor.Launch{Path: cfg.Glusterfs, Args: args, LogFile: p.LogFile(),
+				OutFile: strings.TrimSuffix(p.LogFile(), ".log") + ".out", PidFile: p.PidFile()}, nil
 		},
 	}
 }
-
-// shdVolfileID is the key the node's self-heal daemon fetches its graph
-// with: every started replicate and disperse volume with a brick here.
-const shdVolfileID = "gluster/glustershd"
 
 // socketPath is <dir>/<16 hex digits>.socket for what, like glusterd's
 // hashed socket names, in the system temp directory when dir is too deep
