@@ -141,7 +141,7 @@ func (s *Server) Run(ctx context.Context) error {
 	return service.Run(ctx, service.Options{
 		Name: ServiceName, ID: ServiceName + "-" + s.nodeID, Listener: s.lis, Advertise: s.cfg.Advertise,
 		Registry: s.registry, CheckInterval: s.cfg.CheckInterval, Server: s.grpc, Logger: s.log,
-		Meta: map[string]string{"node_id": s.nodeID, "mgmt": s.MgmtAddr()},
+		Meta: map[string]string{discovery.NodeMetaKey: s.nodeID, "mgmt": s.MgmtAddr()},
 	})
 }
 
@@ -222,21 +222,14 @@ func (s *Server) keepStore(ctx context.Context) {
 			}
 			name := portEntryName(c.brick)
 			if c.gone {
-				if _, err := s.store.Raw().Delete(ctx, &storev1.DeleteRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_RUNTIME, NodeId: s.nodeID, Name: name}}); err != nil && !errs.Is(errs.FromStatus(err), errs.NotFound) {
+				if err := s.store.DeleteRuntime(ctx, s.nodeID, name); err != nil && !errs.Is(err, errs.NotFound) {
 					s.log.Warn("cannot remove a port from the store", log.Err(err))
 				}
 				delete(versions, name)
 				continue
 			}
 			e := &commonv1.RuntimeEntry{NodeId: s.nodeID, Name: name, Kind: "port", BrickPath: c.brick, Port: int32(c.port), Pid: int32(c.pid), Online: true}
-			got, err := s.store.PutRuntime(ctx, e, session, versions[name])
-			if errs.Is(err, errs.Conflict) || errs.Is(err, errs.AlreadyExists) || errs.Is(err, errs.NotFound) {
-				if cur, gerr := s.store.RuntimeEntry(ctx, s.nodeID, name); gerr == nil {
-					got, err = s.store.PutRuntime(ctx, e, session, cur.Version)
-				} else if errs.Is(gerr, errs.NotFound) {
-					got, err = s.store.PutRuntime(ctx, e, session, 0)
-				}
-			}
+			got, err := s.store.UpsertRuntime(ctx, e, session, versions[name])
 			if err != nil {
 				s.log.Warn("cannot record a port in the store", zap.String("brick", c.brick), log.Err(err))
 				continue
