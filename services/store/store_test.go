@@ -497,3 +497,40 @@ func TestConsulRebuiltEndsWatchesWithOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+func TestLocksAreHeldBySessions(t *testing.T) {
+	_, conn := TestServer(t, consul.HTTPAddr, nil)
+	c := storev1.NewStoreServiceClient(conn)
+	ctx := t.Context()
+	lock := func(owner string) *storev1.Resource {
+		return &storev1.Resource{Body: &storev1.Resource_Lock{Lock: &commonv1.Lock{Name: "volume.gv0", Owner: owner}}}
+	}
+	key := &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: "volume.gv0"}
+	_, err := c.Create(ctx, &storev1.CreateRequest{Resource: lock("a")})
+	requireCode(t, err, codes.InvalidArgument, "session_id")
+
+	a, err := c.OpenSession(ctx, &storev1.OpenSessionRequest{NodeId: "6f1d3c2a-5b4e-4d3c-9a8b-7c6d5e4f3a2b", TtlSeconds: 10})
+	require.NoError(t, err)
+	b, err := c.OpenSession(ctx, &storev1.OpenSessionRequest{NodeId: "7a2e4d3b-6c5f-4e4d-8b9c-8d7e6f5a4b3c", TtlSeconds: 10})
+	require.NoError(t, err)
+	got, err := c.Create(ctx, &storev1.CreateRequest{Resource: lock("a"), SessionId: a.SessionId})
+	require.NoError(t, err)
+	require.NotNil(t, got.Resource.GetLock().AcquiredAt)
+
+	// Held: nobody else takes it.
+	_, err = c.Create(ctx, &storev1.CreateRequest{Resource: lock("b"), SessionId: b.SessionId})
+	requireCode(t, err, codes.AlreadyExists, "lock volume.gv0 already exists")
+
+	// Released by its holder: free at once.
+	_, err = c.Delete(ctx, &storev1.DeleteRequest{Key: key, ResourceVersion: got.ResourceVersion})
+	require.NoError(t, err)
+	got, err = c.Create(ctx, &storev1.CreateRequest{Resource: lock("b"), SessionId: b.SessionId})
+	require.NoError(t, err)
+	require.Equal(t, "b", got.Resource.GetLock().Owner)
+
+	// Its holder's session ends: the lock reads as absent.
+	_, err = c.CloseSession(ctx, &storev1.CloseSessionRequest{SessionId: b.SessionId})
+	require.NoError(t, err)
+	_, err = c.Get(ctx, &storev1.GetRequest{Key: key})
+	requireCode(t, err, codes.NotFound)
+}

@@ -1169,6 +1169,88 @@ func (x *RuntimeEntry) GetHostname() string {
 	return ""
 }
 
+// Lock is a named lock held by a store session (an orchestrator's): it
+// exists while its holder's session lives and is read as absent after.
+type Lock struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is what is locked: "volume.<name>" or "cluster".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// owner identifies the holder, e.g. the orchestrator replica.
+	Owner string `protobuf:"bytes,2,opt,name=owner,proto3" json:"owner,omitempty"`
+	// transaction_id is the transaction the lock is held for.
+	TransactionId string                 `protobuf:"bytes,3,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	AcquiredAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=acquired_at,json=acquiredAt,proto3" json:"acquired_at,omitempty"`
+	// version is the record's resource version (Consul ModifyIndex), set by the store on read.
+	Version       uint64 `protobuf:"varint,15,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Lock) Reset() {
+	*x = Lock{}
+	mi := &file_gluster_common_v1_common_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Lock) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Lock) ProtoMessage() {}
+
+func (x *Lock) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_common_v1_common_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Lock.ProtoReflect.Descriptor instead.
+func (*Lock) Descriptor() ([]byte, []int) {
+	return file_gluster_common_v1_common_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Lock) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Lock) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *Lock) GetTransactionId() string {
+	if x != nil {
+		return x.TransactionId
+	}
+	return ""
+}
+
+func (x *Lock) GetAcquiredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcquiredAt
+	}
+	return nil
+}
+
+func (x *Lock) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 var File_gluster_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_gluster_common_v1_common_proto_rawDesc = "" +
@@ -1268,7 +1350,14 @@ const file_gluster_common_v1_common_proto_rawDesc = "" +
 	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x18\n" +
 	"\aversion\x18\x0f \x01(\x04R\aversion\x12\x1c\n" +
 	"\taddresses\x18\x10 \x03(\tR\taddresses\x12\x1a\n" +
-	"\bhostname\x18\x11 \x01(\tR\bhostname*H\n" +
+	"\bhostname\x18\x11 \x01(\tR\bhostname\"\xae\x01\n" +
+	"\x04Lock\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05owner\x18\x02 \x01(\tR\x05owner\x12%\n" +
+	"\x0etransaction_id\x18\x03 \x01(\tR\rtransactionId\x12;\n" +
+	"\vacquired_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"acquiredAt\x12\x18\n" +
+	"\aversion\x18\x0f \x01(\x04R\aversion*H\n" +
 	"\tPeerState\x12\x1a\n" +
 	"\x16PEER_STATE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tCONNECTED\x10\x01\x12\x10\n" +
@@ -1317,7 +1406,7 @@ func file_gluster_common_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_gluster_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_gluster_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_gluster_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_gluster_common_v1_common_proto_goTypes = []any{
 	(PeerState)(0),                // 0: gluster.common.v1.PeerState
 	(VolumeType)(0),               // 1: gluster.common.v1.VolumeType
@@ -1332,35 +1421,37 @@ var file_gluster_common_v1_common_proto_goTypes = []any{
 	(*TransactionStep)(nil),       // 10: gluster.common.v1.TransactionStep
 	(*Transaction)(nil),           // 11: gluster.common.v1.Transaction
 	(*RuntimeEntry)(nil),          // 12: gluster.common.v1.RuntimeEntry
-	nil,                           // 13: gluster.common.v1.Peer.LabelsEntry
-	nil,                           // 14: gluster.common.v1.Volume.OptionsEntry
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*Lock)(nil),                  // 13: gluster.common.v1.Lock
+	nil,                           // 14: gluster.common.v1.Peer.LabelsEntry
+	nil,                           // 15: gluster.common.v1.Volume.OptionsEntry
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
 }
 var file_gluster_common_v1_common_proto_depIdxs = []int32{
-	15, // 0: gluster.common.v1.Cluster.created_at:type_name -> google.protobuf.Timestamp
+	16, // 0: gluster.common.v1.Cluster.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: gluster.common.v1.Peer.state:type_name -> gluster.common.v1.PeerState
-	13, // 2: gluster.common.v1.Peer.labels:type_name -> gluster.common.v1.Peer.LabelsEntry
-	15, // 3: gluster.common.v1.Peer.joined_at:type_name -> google.protobuf.Timestamp
+	14, // 2: gluster.common.v1.Peer.labels:type_name -> gluster.common.v1.Peer.LabelsEntry
+	16, // 3: gluster.common.v1.Peer.joined_at:type_name -> google.protobuf.Timestamp
 	7,  // 4: gluster.common.v1.Subvolume.bricks:type_name -> gluster.common.v1.Brick
 	1,  // 5: gluster.common.v1.Volume.type:type_name -> gluster.common.v1.VolumeType
 	2,  // 6: gluster.common.v1.Volume.state:type_name -> gluster.common.v1.VolumeState
 	8,  // 7: gluster.common.v1.Volume.subvolumes:type_name -> gluster.common.v1.Subvolume
-	14, // 8: gluster.common.v1.Volume.options:type_name -> gluster.common.v1.Volume.OptionsEntry
-	15, // 9: gluster.common.v1.Volume.created_at:type_name -> google.protobuf.Timestamp
+	15, // 8: gluster.common.v1.Volume.options:type_name -> gluster.common.v1.Volume.OptionsEntry
+	16, // 9: gluster.common.v1.Volume.created_at:type_name -> google.protobuf.Timestamp
 	4,  // 10: gluster.common.v1.TransactionStep.state:type_name -> gluster.common.v1.StepState
-	15, // 11: gluster.common.v1.TransactionStep.started_at:type_name -> google.protobuf.Timestamp
-	15, // 12: gluster.common.v1.TransactionStep.finished_at:type_name -> google.protobuf.Timestamp
+	16, // 11: gluster.common.v1.TransactionStep.started_at:type_name -> google.protobuf.Timestamp
+	16, // 12: gluster.common.v1.TransactionStep.finished_at:type_name -> google.protobuf.Timestamp
 	3,  // 13: gluster.common.v1.Transaction.state:type_name -> gluster.common.v1.TransactionState
-	15, // 14: gluster.common.v1.Transaction.started_at:type_name -> google.protobuf.Timestamp
-	15, // 15: gluster.common.v1.Transaction.finished_at:type_name -> google.protobuf.Timestamp
+	16, // 14: gluster.common.v1.Transaction.started_at:type_name -> google.protobuf.Timestamp
+	16, // 15: gluster.common.v1.Transaction.finished_at:type_name -> google.protobuf.Timestamp
 	10, // 16: gluster.common.v1.Transaction.steps:type_name -> gluster.common.v1.TransactionStep
-	15, // 17: gluster.common.v1.Transaction.deadline:type_name -> google.protobuf.Timestamp
-	15, // 18: gluster.common.v1.RuntimeEntry.updated_at:type_name -> google.protobuf.Timestamp
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	16, // 17: gluster.common.v1.Transaction.deadline:type_name -> google.protobuf.Timestamp
+	16, // 18: gluster.common.v1.RuntimeEntry.updated_at:type_name -> google.protobuf.Timestamp
+	16, // 19: gluster.common.v1.Lock.acquired_at:type_name -> google.protobuf.Timestamp
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_gluster_common_v1_common_proto_init() }
@@ -1374,7 +1465,7 @@ func file_gluster_common_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gluster_common_v1_common_proto_rawDesc), len(file_gluster_common_v1_common_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -36,6 +36,8 @@ const (
 	Kind_VOLUME           Kind = 3
 	Kind_TRANSACTION      Kind = 4
 	Kind_RUNTIME          Kind = 5
+	// LOCK resources are held by a session, like RUNTIME entries.
+	Kind_LOCK Kind = 6
 )
 
 // Enum value maps for Kind.
@@ -47,6 +49,7 @@ var (
 		3: "VOLUME",
 		4: "TRANSACTION",
 		5: "RUNTIME",
+		6: "LOCK",
 	}
 	Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED": 0,
@@ -55,6 +58,7 @@ var (
 		"VOLUME":           3,
 		"TRANSACTION":      4,
 		"RUNTIME":          5,
+		"LOCK":             6,
 	}
 )
 
@@ -145,7 +149,7 @@ func (EventType) EnumDescriptor() ([]byte, []int) {
 type ResourceKey struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Kind  Kind                   `protobuf:"varint,1,opt,name=kind,proto3,enum=gluster.store.v1.Kind" json:"kind,omitempty"`
-	// name is the peer id, volume name, transaction id or runtime entry name; empty for the cluster.
+	// name is the peer id, volume name, transaction id, runtime entry name or lock name; empty for the cluster.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// node_id is the owning node, for RUNTIME entries only.
 	NodeId        string `protobuf:"bytes,3,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
@@ -214,6 +218,7 @@ type Resource struct {
 	//	*Resource_Volume
 	//	*Resource_Transaction
 	//	*Resource_Runtime
+	//	*Resource_Lock
 	Body          isResource_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -301,6 +306,15 @@ func (x *Resource) GetRuntime() *v1.RuntimeEntry {
 	return nil
 }
 
+func (x *Resource) GetLock() *v1.Lock {
+	if x != nil {
+		if x, ok := x.Body.(*Resource_Lock); ok {
+			return x.Lock
+		}
+	}
+	return nil
+}
+
 type isResource_Body interface {
 	isResource_Body()
 }
@@ -325,6 +339,10 @@ type Resource_Runtime struct {
 	Runtime *v1.RuntimeEntry `protobuf:"bytes,5,opt,name=runtime,proto3,oneof"`
 }
 
+type Resource_Lock struct {
+	Lock *v1.Lock `protobuf:"bytes,6,opt,name=lock,proto3,oneof"`
+}
+
 func (*Resource_Cluster) isResource_Body() {}
 
 func (*Resource_Peer) isResource_Body() {}
@@ -334,6 +352,8 @@ func (*Resource_Volume) isResource_Body() {}
 func (*Resource_Transaction) isResource_Body() {}
 
 func (*Resource_Runtime) isResource_Body() {}
+
+func (*Resource_Lock) isResource_Body() {}
 
 type GetRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1751,13 +1771,14 @@ const file_gluster_store_v1_store_proto_rawDesc = "" +
 	"\vResourceKey\x12*\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x16.gluster.store.v1.KindR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n" +
-	"\anode_id\x18\x03 \x01(\tR\x06nodeId\"\xaf\x02\n" +
+	"\anode_id\x18\x03 \x01(\tR\x06nodeId\"\xde\x02\n" +
 	"\bResource\x126\n" +
 	"\acluster\x18\x01 \x01(\v2\x1a.gluster.common.v1.ClusterH\x00R\acluster\x12-\n" +
 	"\x04peer\x18\x02 \x01(\v2\x17.gluster.common.v1.PeerH\x00R\x04peer\x123\n" +
 	"\x06volume\x18\x03 \x01(\v2\x19.gluster.common.v1.VolumeH\x00R\x06volume\x12B\n" +
 	"\vtransaction\x18\x04 \x01(\v2\x1e.gluster.common.v1.TransactionH\x00R\vtransaction\x12;\n" +
-	"\aruntime\x18\x05 \x01(\v2\x1f.gluster.common.v1.RuntimeEntryH\x00R\aruntimeB\x06\n" +
+	"\aruntime\x18\x05 \x01(\v2\x1f.gluster.common.v1.RuntimeEntryH\x00R\aruntime\x12-\n" +
+	"\x04lock\x18\x06 \x01(\v2\x17.gluster.common.v1.LockH\x00R\x04lockB\x06\n" +
 	"\x04body\"=\n" +
 	"\n" +
 	"GetRequest\x12/\n" +
@@ -1849,7 +1870,7 @@ const file_gluster_store_v1_store_proto_rawDesc = "" +
 	"peer_count\x18\x06 \x01(\rR\tpeerCount\x12!\n" +
 	"\fvolume_count\x18\a \x01(\rR\vvolumeCount\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt*]\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt*g\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aCLUSTER\x10\x01\x12\b\n" +
@@ -1857,7 +1878,8 @@ const file_gluster_store_v1_store_proto_rawDesc = "" +
 	"\n" +
 	"\x06VOLUME\x10\x03\x12\x0f\n" +
 	"\vTRANSACTION\x10\x04\x12\v\n" +
-	"\aRUNTIME\x10\x05*J\n" +
+	"\aRUNTIME\x10\x05\x12\b\n" +
+	"\x04LOCK\x10\x06*J\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\a\n" +
 	"\x03PUT\x10\x01\x12\n" +
@@ -1929,7 +1951,8 @@ var file_gluster_store_v1_store_proto_goTypes = []any{
 	(*v1.Volume)(nil),             // 32: gluster.common.v1.Volume
 	(*v1.Transaction)(nil),        // 33: gluster.common.v1.Transaction
 	(*v1.RuntimeEntry)(nil),       // 34: gluster.common.v1.RuntimeEntry
-	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
+	(*v1.Lock)(nil),               // 35: gluster.common.v1.Lock
+	(*timestamppb.Timestamp)(nil), // 36: google.protobuf.Timestamp
 }
 var file_gluster_store_v1_store_proto_depIdxs = []int32{
 	0,  // 0: gluster.store.v1.ResourceKey.kind:type_name -> gluster.store.v1.Kind
@@ -1938,56 +1961,57 @@ var file_gluster_store_v1_store_proto_depIdxs = []int32{
 	32, // 3: gluster.store.v1.Resource.volume:type_name -> gluster.common.v1.Volume
 	33, // 4: gluster.store.v1.Resource.transaction:type_name -> gluster.common.v1.Transaction
 	34, // 5: gluster.store.v1.Resource.runtime:type_name -> gluster.common.v1.RuntimeEntry
-	2,  // 6: gluster.store.v1.GetRequest.key:type_name -> gluster.store.v1.ResourceKey
-	3,  // 7: gluster.store.v1.GetResponse.resource:type_name -> gluster.store.v1.Resource
-	0,  // 8: gluster.store.v1.ListRequest.kind:type_name -> gluster.store.v1.Kind
-	3,  // 9: gluster.store.v1.ListResponse.resources:type_name -> gluster.store.v1.Resource
-	3,  // 10: gluster.store.v1.CreateRequest.resource:type_name -> gluster.store.v1.Resource
-	3,  // 11: gluster.store.v1.CreateResponse.resource:type_name -> gluster.store.v1.Resource
-	3,  // 12: gluster.store.v1.UpdateRequest.resource:type_name -> gluster.store.v1.Resource
-	3,  // 13: gluster.store.v1.UpdateResponse.resource:type_name -> gluster.store.v1.Resource
-	2,  // 14: gluster.store.v1.DeleteRequest.key:type_name -> gluster.store.v1.ResourceKey
-	8,  // 15: gluster.store.v1.Operation.create:type_name -> gluster.store.v1.CreateRequest
-	10, // 16: gluster.store.v1.Operation.update:type_name -> gluster.store.v1.UpdateRequest
-	12, // 17: gluster.store.v1.Operation.delete:type_name -> gluster.store.v1.DeleteRequest
-	15, // 18: gluster.store.v1.Operation.check:type_name -> gluster.store.v1.CheckRequest
-	2,  // 19: gluster.store.v1.CheckRequest.key:type_name -> gluster.store.v1.ResourceKey
-	14, // 20: gluster.store.v1.ApplyRequest.operations:type_name -> gluster.store.v1.Operation
-	3,  // 21: gluster.store.v1.OperationResult.resource:type_name -> gluster.store.v1.Resource
-	17, // 22: gluster.store.v1.ApplyResponse.results:type_name -> gluster.store.v1.OperationResult
-	0,  // 23: gluster.store.v1.WatchRequest.kinds:type_name -> gluster.store.v1.Kind
-	1,  // 24: gluster.store.v1.WatchEvent.type:type_name -> gluster.store.v1.EventType
-	2,  // 25: gluster.store.v1.WatchEvent.key:type_name -> gluster.store.v1.ResourceKey
-	3,  // 26: gluster.store.v1.WatchEvent.resource:type_name -> gluster.store.v1.Resource
-	28, // 27: gluster.store.v1.ClusterInfo.consul_servers:type_name -> gluster.store.v1.ConsulServer
-	35, // 28: gluster.store.v1.ClusterInfo.created_at:type_name -> google.protobuf.Timestamp
-	4,  // 29: gluster.store.v1.StoreService.Get:input_type -> gluster.store.v1.GetRequest
-	6,  // 30: gluster.store.v1.StoreService.List:input_type -> gluster.store.v1.ListRequest
-	8,  // 31: gluster.store.v1.StoreService.Create:input_type -> gluster.store.v1.CreateRequest
-	10, // 32: gluster.store.v1.StoreService.Update:input_type -> gluster.store.v1.UpdateRequest
-	12, // 33: gluster.store.v1.StoreService.Delete:input_type -> gluster.store.v1.DeleteRequest
-	16, // 34: gluster.store.v1.StoreService.Apply:input_type -> gluster.store.v1.ApplyRequest
-	19, // 35: gluster.store.v1.StoreService.Watch:input_type -> gluster.store.v1.WatchRequest
-	21, // 36: gluster.store.v1.StoreService.OpenSession:input_type -> gluster.store.v1.OpenSessionRequest
-	23, // 37: gluster.store.v1.StoreService.RenewSession:input_type -> gluster.store.v1.RenewSessionRequest
-	25, // 38: gluster.store.v1.StoreService.CloseSession:input_type -> gluster.store.v1.CloseSessionRequest
-	27, // 39: gluster.store.v1.ClusterService.GetCluster:input_type -> gluster.store.v1.GetClusterRequest
-	5,  // 40: gluster.store.v1.StoreService.Get:output_type -> gluster.store.v1.GetResponse
-	7,  // 41: gluster.store.v1.StoreService.List:output_type -> gluster.store.v1.ListResponse
-	9,  // 42: gluster.store.v1.StoreService.Create:output_type -> gluster.store.v1.CreateResponse
-	11, // 43: gluster.store.v1.StoreService.Update:output_type -> gluster.store.v1.UpdateResponse
-	13, // 44: gluster.store.v1.StoreService.Delete:output_type -> gluster.store.v1.DeleteResponse
-	18, // 45: gluster.store.v1.StoreService.Apply:output_type -> gluster.store.v1.ApplyResponse
-	20, // 46: gluster.store.v1.StoreService.Watch:output_type -> gluster.store.v1.WatchEvent
-	22, // 47: gluster.store.v1.StoreService.OpenSession:output_type -> gluster.store.v1.OpenSessionResponse
-	24, // 48: gluster.store.v1.StoreService.RenewSession:output_type -> gluster.store.v1.RenewSessionResponse
-	26, // 49: gluster.store.v1.StoreService.CloseSession:output_type -> gluster.store.v1.CloseSessionResponse
-	29, // 50: gluster.store.v1.ClusterService.GetCluster:output_type -> gluster.store.v1.ClusterInfo
-	40, // [40:51] is the sub-list for method output_type
-	29, // [29:40] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	35, // 6: gluster.store.v1.Resource.lock:type_name -> gluster.common.v1.Lock
+	2,  // 7: gluster.store.v1.GetRequest.key:type_name -> gluster.store.v1.ResourceKey
+	3,  // 8: gluster.store.v1.GetResponse.resource:type_name -> gluster.store.v1.Resource
+	0,  // 9: gluster.store.v1.ListRequest.kind:type_name -> gluster.store.v1.Kind
+	3,  // 10: gluster.store.v1.ListResponse.resources:type_name -> gluster.store.v1.Resource
+	3,  // 11: gluster.store.v1.CreateRequest.resource:type_name -> gluster.store.v1.Resource
+	3,  // 12: gluster.store.v1.CreateResponse.resource:type_name -> gluster.store.v1.Resource
+	3,  // 13: gluster.store.v1.UpdateRequest.resource:type_name -> gluster.store.v1.Resource
+	3,  // 14: gluster.store.v1.UpdateResponse.resource:type_name -> gluster.store.v1.Resource
+	2,  // 15: gluster.store.v1.DeleteRequest.key:type_name -> gluster.store.v1.ResourceKey
+	8,  // 16: gluster.store.v1.Operation.create:type_name -> gluster.store.v1.CreateRequest
+	10, // 17: gluster.store.v1.Operation.update:type_name -> gluster.store.v1.UpdateRequest
+	12, // 18: gluster.store.v1.Operation.delete:type_name -> gluster.store.v1.DeleteRequest
+	15, // 19: gluster.store.v1.Operation.check:type_name -> gluster.store.v1.CheckRequest
+	2,  // 20: gluster.store.v1.CheckRequest.key:type_name -> gluster.store.v1.ResourceKey
+	14, // 21: gluster.store.v1.ApplyRequest.operations:type_name -> gluster.store.v1.Operation
+	3,  // 22: gluster.store.v1.OperationResult.resource:type_name -> gluster.store.v1.Resource
+	17, // 23: gluster.store.v1.ApplyResponse.results:type_name -> gluster.store.v1.OperationResult
+	0,  // 24: gluster.store.v1.WatchRequest.kinds:type_name -> gluster.store.v1.Kind
+	1,  // 25: gluster.store.v1.WatchEvent.type:type_name -> gluster.store.v1.EventType
+	2,  // 26: gluster.store.v1.WatchEvent.key:type_name -> gluster.store.v1.ResourceKey
+	3,  // 27: gluster.store.v1.WatchEvent.resource:type_name -> gluster.store.v1.Resource
+	28, // 28: gluster.store.v1.ClusterInfo.consul_servers:type_name -> gluster.store.v1.ConsulServer
+	36, // 29: gluster.store.v1.ClusterInfo.created_at:type_name -> google.protobuf.Timestamp
+	4,  // 30: gluster.store.v1.StoreService.Get:input_type -> gluster.store.v1.GetRequest
+	6,  // 31: gluster.store.v1.StoreService.List:input_type -> gluster.store.v1.ListRequest
+	8,  // 32: gluster.store.v1.StoreService.Create:input_type -> gluster.store.v1.CreateRequest
+	10, // 33: gluster.store.v1.StoreService.Update:input_type -> gluster.store.v1.UpdateRequest
+	12, // 34: gluster.store.v1.StoreService.Delete:input_type -> gluster.store.v1.DeleteRequest
+	16, // 35: gluster.store.v1.StoreService.Apply:input_type -> gluster.store.v1.ApplyRequest
+	19, // 36: gluster.store.v1.StoreService.Watch:input_type -> gluster.store.v1.WatchRequest
+	21, // 37: gluster.store.v1.StoreService.OpenSession:input_type -> gluster.store.v1.OpenSessionRequest
+	23, // 38: gluster.store.v1.StoreService.RenewSession:input_type -> gluster.store.v1.RenewSessionRequest
+	25, // 39: gluster.store.v1.StoreService.CloseSession:input_type -> gluster.store.v1.CloseSessionRequest
+	27, // 40: gluster.store.v1.ClusterService.GetCluster:input_type -> gluster.store.v1.GetClusterRequest
+	5,  // 41: gluster.store.v1.StoreService.Get:output_type -> gluster.store.v1.GetResponse
+	7,  // 42: gluster.store.v1.StoreService.List:output_type -> gluster.store.v1.ListResponse
+	9,  // 43: gluster.store.v1.StoreService.Create:output_type -> gluster.store.v1.CreateResponse
+	11, // 44: gluster.store.v1.StoreService.Update:output_type -> gluster.store.v1.UpdateResponse
+	13, // 45: gluster.store.v1.StoreService.Delete:output_type -> gluster.store.v1.DeleteResponse
+	18, // 46: gluster.store.v1.StoreService.Apply:output_type -> gluster.store.v1.ApplyResponse
+	20, // 47: gluster.store.v1.StoreService.Watch:output_type -> gluster.store.v1.WatchEvent
+	22, // 48: gluster.store.v1.StoreService.OpenSession:output_type -> gluster.store.v1.OpenSessionResponse
+	24, // 49: gluster.store.v1.StoreService.RenewSession:output_type -> gluster.store.v1.RenewSessionResponse
+	26, // 50: gluster.store.v1.StoreService.CloseSession:output_type -> gluster.store.v1.CloseSessionResponse
+	29, // 51: gluster.store.v1.ClusterService.GetCluster:output_type -> gluster.store.v1.ClusterInfo
+	41, // [41:52] is the sub-list for method output_type
+	30, // [30:41] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_gluster_store_v1_store_proto_init() }
@@ -2001,6 +2025,7 @@ func file_gluster_store_v1_store_proto_init() {
 		(*Resource_Volume)(nil),
 		(*Resource_Transaction)(nil),
 		(*Resource_Runtime)(nil),
+		(*Resource_Lock)(nil),
 	}
 	file_gluster_store_v1_store_proto_msgTypes[12].OneofWrappers = []any{
 		(*Operation_Create)(nil),

@@ -167,14 +167,22 @@ func describe(k *storev1.ResourceKey) string {
 		return "transaction " + k.Name
 	case storev1.Kind_RUNTIME:
 		return "runtime entry " + k.NodeId + "/" + k.Name
+	case storev1.Kind_LOCK:
+		return "lock " + k.Name
 	}
 	return "resource"
 }
 
-// dead says whether a stored entry counts as absent: a runtime entry whose
-// node session has ended.
+// sessionBound says whether resources of kind live as long as a session:
+// runtime entries (a node's) and locks (their holder's).
+func sessionBound(kind storev1.Kind) bool {
+	return kind == storev1.Kind_RUNTIME || kind == storev1.Kind_LOCK
+}
+
+// dead says whether a stored entry counts as absent: a session-bound one
+// whose session has ended.
 func dead(kind storev1.Kind, e *consulkv.Entry) bool {
-	return kind == storev1.Kind_RUNTIME && e.Session == ""
+	return sessionBound(kind) && e.Session == ""
 }
 
 // Get reads one resource and its version.
@@ -286,7 +294,17 @@ func withDefaults(r *storev1.Resource) {
 		}
 	case *storev1.Resource_Runtime:
 		b.Runtime.UpdatedAt = now()
+	case *storev1.Resource_Lock:
+		b.Lock.AcquiredAt = now()
 	}
+}
+
+// describeKind names a kind for messages.
+func describeKind(k storev1.Kind) string {
+	if k == storev1.Kind_LOCK {
+		return "lock"
+	}
+	return "runtime entry"
 }
 
 func (s *Store) plan(ctx context.Context, op *storev1.Operation) (*planned, error) {
@@ -325,18 +343,18 @@ func (s *Store) planWrite(ctx context.Context, verb string, r *storev1.Resource,
 	if err != nil {
 		return nil, err
 	}
-	runtime := key.Kind == storev1.Kind_RUNTIME
+	runtime := sessionBound(key.Kind)
 	switch {
 	case runtime && session == "":
-		return nil, errs.InvalidField("session_id", "is required for a runtime entry (it lives as long as its node session)")
+		return nil, errs.InvalidField("session_id", "is required for a %s (it lives as long as its session)", describeKind(key.Kind))
 	case !runtime && session != "":
-		return nil, errs.InvalidField("session_id", "only runtime entries are bound to a session")
+		return nil, errs.InvalidField("session_id", "only runtime entries and locks are bound to a session")
 	}
 	r = cloneResource(r)
 	if verb == "create" {
 		withDefaults(r)
-	} else if runtime {
-		r.GetRuntime().UpdatedAt = now()
+	} else if rt := r.GetRuntime(); rt != nil {
+		rt.UpdatedAt = now()
 	}
 	val, err := schema.Encode(r)
 	if err != nil {
@@ -470,7 +488,7 @@ func (s *Store) explain(ctx context.Context, p *planned, cause error) error {
 		if !exists {
 			return errs.Wrap(errs.NotFound, cause, "%s not found", what)
 		}
-		if e.ModifyIndex == p.version && p.verb == "update" && p.key.Kind == storev1.Kind_RUNTIME {
+		if e.ModifyIndex == p.version && p.verb == "update" && sessionBound(p.key.Kind) {
 			return errs.Wrap(errs.Conflict, cause, "%s is held by another session", what)
 		}
 		return errs.Wrap(errs.Conflict, cause, "%s changed underneath you: it is at version %d, not %d; read it again", what, e.ModifyIndex, p.version)

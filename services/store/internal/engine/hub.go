@@ -176,7 +176,7 @@ func (h *hub) apply(gen int, entries []consulkv.Entry, index uint64, reset bool)
 			continue
 		}
 		se := &snapEntry{index: e.ModifyIndex, value: e.Value, parsed: p,
-			dead: p.Tombstone || (p.Key.Kind == storev1.Kind_RUNTIME && e.Session == "")}
+			dead: p.Tombstone || dead(p.Key.Kind, e)}
 		next[e.Key] = se
 	}
 
@@ -459,10 +459,16 @@ func (s *Store) collect(ctx context.Context) error {
 			victims = append(victims, victim{e.Key, e.ModifyIndex})
 		}
 	}
-	rtPrefix, _ := s.layout.KindPrefix(storev1.Kind_RUNTIME, "")
-	rts, _, err := s.kv.List(ctx, rtPrefix)
-	if err != nil {
-		return err
+	// Released session-bound entries (runtime entries, locks) read as absent;
+	// they are removed for good after the same grace as tombstones.
+	var rts []consulkv.Entry
+	for _, kind := range []storev1.Kind{storev1.Kind_RUNTIME, storev1.Kind_LOCK} {
+		prefix, _ := s.layout.KindPrefix(kind, "")
+		es, _, err := s.kv.List(ctx, prefix)
+		if err != nil {
+			return err
+		}
+		rts = append(rts, es...)
 	}
 	seen := map[string]time.Time{}
 	for _, e := range rts {

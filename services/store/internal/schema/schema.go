@@ -76,6 +76,7 @@ const (
 	dirVolumes    = "volumes/"
 	dirTxns       = "transactions/"
 	dirRuntime    = "runtime/"
+	dirLocks      = "locks/"
 	dirTombstones = "tombstones/"
 	keyCompacted  = "meta/compacted"
 )
@@ -100,6 +101,8 @@ func (l Layout) KindPrefix(kind storev1.Kind, nodeID string) (string, error) {
 			return l.prefix + dirRuntime + nodeID + "/", nil
 		}
 		return l.prefix + dirRuntime, nil
+	case storev1.Kind_LOCK:
+		return l.prefix + dirLocks, nil
 	}
 	return "", errs.InvalidField("kind", "unknown kind %v", kind)
 }
@@ -135,6 +138,11 @@ func (l Layout) Key(k *storev1.ResourceKey) (string, error) {
 			return "", err
 		}
 		return l.prefix + dirRuntime + k.NodeId + "/" + k.Name, nil
+	case storev1.Kind_LOCK:
+		if err := ValidateName("key.name", k.Name); err != nil {
+			return "", err
+		}
+		return l.prefix + dirLocks + k.Name, nil
 	}
 	return "", errs.InvalidField("key.kind", "unknown kind %v", k.Kind)
 }
@@ -186,6 +194,8 @@ func (l Layout) Parse(key string) (Parsed, bool) {
 			return Parsed{}, false
 		}
 		k = &storev1.ResourceKey{Kind: storev1.Kind_RUNTIME, NodeId: node, Name: name}
+	case strings.HasPrefix(rel, dirLocks):
+		k = &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: rel[len(dirLocks):]}
 	default:
 		return Parsed{}, false
 	}
@@ -228,8 +238,13 @@ func KeyOf(r *storev1.Resource) (*storev1.ResourceKey, error) {
 			return nil, err
 		}
 		return &storev1.ResourceKey{Kind: storev1.Kind_RUNTIME, NodeId: b.Runtime.NodeId, Name: b.Runtime.Name}, nil
+	case *storev1.Resource_Lock:
+		if err := ValidateName("lock.name", b.Lock.GetName()); err != nil {
+			return nil, err
+		}
+		return &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: b.Lock.Name}, nil
 	}
-	return nil, errs.InvalidField("resource", "is required (one of cluster, peer, volume, transaction, runtime)")
+	return nil, errs.InvalidField("resource", "is required (one of cluster, peer, volume, transaction, runtime, lock)")
 }
 
 var (
@@ -250,6 +265,8 @@ func message(r *storev1.Resource) proto.Message {
 		return b.Transaction
 	case *storev1.Resource_Runtime:
 		return b.Runtime
+	case *storev1.Resource_Lock:
+		return b.Lock
 	}
 	return nil
 }
@@ -294,6 +311,9 @@ func Decode(kind storev1.Kind, value []byte, version uint64) (*storev1.Resource,
 	case storev1.Kind_RUNTIME:
 		x := &commonv1.RuntimeEntry{}
 		r.Body, m = &storev1.Resource_Runtime{Runtime: x}, x
+	case storev1.Kind_LOCK:
+		x := &commonv1.Lock{}
+		r.Body, m = &storev1.Resource_Lock{Lock: x}, x
 	default:
 		return nil, fmt.Errorf("decode: unknown kind %v", kind)
 	}
@@ -317,6 +337,8 @@ func SetVersion(r *storev1.Resource, v uint64) {
 		b.Transaction.Version = v
 	case *storev1.Resource_Runtime:
 		b.Runtime.Version = v
+	case *storev1.Resource_Lock:
+		b.Lock.Version = v
 	}
 }
 
