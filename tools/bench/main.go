@@ -20,7 +20,7 @@ func main() {
 	n := flag.Int("n", 2000, "operations per measurement")
 	writes := flag.Int("watch-writes", 200, "writes per watch fan-out measurement")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the bench process (client and store) here")
-	only := flag.String("only", "store,peer,rpc", "comma-separated sections to run: store, peer, rpc, daemons")
+	only := flag.String("only", "store,peer,rpc,daemons", "comma-separated sections to run: store, peer, rpc, daemons")
 	rpcWorkers := flag.Int("rpc-workers", 8, "connections for the management RPC benchmark")
 	rpcDur := flag.Duration("rpc-duration", 5*time.Second, "duration of each management RPC measurement")
 	binDir := flag.String("bin", "bin", "directory with the built service binaries")
