@@ -76,3 +76,16 @@ func layoutOf(vol *commonv1.Volume) string {
 	}
 	return strings.Join(sets, " | ")
 }
+
+// mustCreate builds a volume with Create (force, so placement does not matter).
+func mustCreate(t *testing.T, req *orchestratorv1.CreateVolumeRequest) *commonv1.Volume {
+	t.Helper()
+	req.Force = true
+	n := 0
+	vol, _, err := Create(req, testPeers(), func() string {
+		n++
+		return fmt.Sprintf("%s-%d", req.GetName(), n)
+	})
+	require.NoError(t, err)
+	return vol
+}
