@@ -137,3 +137,55 @@ func TestCheckOverlap(t *testing.T) {
 		})
 	}
 }
+
+func TestDiff(t *testing.T) {
+	before := mustCreate(t, &orchestratorv1.CreateVolumeRequest{Name: "gv0", ReplicaCount: 2, Bricks: specs("node1:/a", "node2:/a", "node1:/b", "node2:/b")})
+	added, removed := Diff(before, before)
+	require.Empty(t, added)
+	require.Empty(t, removed)
+
+	after, _, err := RemoveBricks(before, &orchestratorv1.RemoveBrickRequest{Brick: "gv0-1"})
+	require.NoError(t, err)
+	added, removed = Diff(before, after)
+	require.Empty(t, added)
+	require.Equal(t, []string{"127.1.1.1:/a", "127.1.1.2:/a"}, hostPaths(removed))
+	added, removed = Diff(after, before)
+	require.Equal(t, []string{"127.1.1.1:/a", "127.1.1.2:/a"}, hostPaths(added))
+	require.Empty(t, removed)
+}
+
+// hostPaths renders bricks as host:path.
+func hostPaths(bricks []*commonv1.Brick) []string {
+	var out []string
+	for _, b := range bricks {
+		out = append(out, b.GetHost()+":"+b.GetPath())
+	}
+	return out
+}
+
+func TestCheckBricksFree(t *testing.T) {
+	gv0 := mustCreate(t, &orchestratorv1.CreateVolumeRequest{Name: "gv0", Bricks: specs("node1:/data/gv0", "node2:/data/gv0")})
+	tests := []struct {
+		name   string
+		bricks []string
+		msg    string
+	}{
+		{"other paths", []string{"node1:/data/gv1", "node2:/data/gv1"}, ""},
+		{"same path on another peer", []string{"node3:/data/gv0"}, ""},
+		{"same brick", []string{"node3:/x", "node2:/data/gv0"}, "brick 127.1.1.2:/data/gv0 is not available: it is, contains or is inside brick 127.1.1.2:/data/gv0 of volume gv0"},
+		{"inside", []string{"node1:/data/gv0/sub"}, "brick 127.1.1.1:/data/gv0/sub is not available"},
+		{"around", []string{"node1:/data"}, "brick 127.1.1.1:/data is not available"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vol := mustCreate(t, &orchestratorv1.CreateVolumeRequest{Name: "gv1", Bricks: specs(tt.bricks...)})
+			err := CheckBricksFree(vol, []*commonv1.Volume{nil, gv0, vol})
+			if tt.msg == "" {
+				require.NoError(t, err)
+				return
+			}
+			wantErr(t, err, errs.Precondition, "", tt.msg)
+		})
+	}
+	require.NoError(t, CheckBricksFree(gv0, []*commonv1.Volume{gv0}), "a volume does not collide with itself")
+}
