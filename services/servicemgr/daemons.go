@@ -267,7 +267,7 @@ func (s *Server) publishStatus(ctx context.Context, sup *supervisor.Supervisor, 
 		case <-retry.C:
 		}
 		// Let a burst of changes (a volume's bricks starting) land in one pass.
-		sleepCtx(ctx, 50*time.Millisecond)
+		sleepCtx(ctx, 10*time.Millisecond)
 		s.mu.Lock()
 		sess := s.session
 		s.mu.Unlock()

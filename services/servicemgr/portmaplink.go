@@ -18,7 +18,7 @@ import (
 // portsFreshness is how old a copy of the port map may be when asking
 // whether a brick has signed in: many bricks starting at once share one
 // ListPorts call.
-const portsFreshness = 100 * time.Millisecond
+const portsFreshness = 20 * time.Millisecond
 
 // portmapLink is this node's portmap as the daemons need it: a port for a
 // brick about to start, and whether a brick has signed in.

@@ -35,7 +35,7 @@ func shell(name, script string) Spec {
 func fast(dir string) Options {
 	return Options{RecordDir: dir, StopTimeout: 500 * time.Millisecond, BackoffMin: 20 * time.Millisecond,
 		BackoffMax: 200 * time.Millisecond, StableAfter: time.Minute, CrashLoopAfter: 3,
-		ProbeInterval: 20 * time.Millisecond}
+		ProbeInterval: 20 * time.Millisecond, RunningProbeInterval: 100 * time.Millisecond}
 }
 
 // run starts a supervisor until the test ends (or stop is called).
