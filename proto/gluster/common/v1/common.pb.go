@@ -776,13 +776,20 @@ func (x *Volume) GetTransport() string {
 
 // TransactionStep is one step of a transaction on one node.
 type TransactionStep struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	NodeId        string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	State         StepState              `protobuf:"varint,3,opt,name=state,proto3,enum=gluster.common.v1.StepState" json:"state,omitempty"`
-	Error         string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
-	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
-	FinishedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Name       string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	NodeId     string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	State      StepState              `protobuf:"varint,3,opt,name=state,proto3,enum=gluster.common.v1.StepState" json:"state,omitempty"`
+	Error      string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	StartedAt  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	// args are what the step needs to run and to be undone (its inputs, and
+	// results such as whether a directory was created), so that another
+	// orchestrator can finish or undo it from the journal alone.
+	Args map[string]string `protobuf:"bytes,7,rep,name=args,proto3" json:"args,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// after_commit marks a step that runs after the commit and is never undone (a
+	// roll-forward step, such as cleaning up a deleted volume's bricks).
+	AfterCommit   bool `protobuf:"varint,8,opt,name=after_commit,json=afterCommit,proto3" json:"after_commit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -857,6 +864,20 @@ func (x *TransactionStep) GetFinishedAt() *timestamppb.Timestamp {
 		return x.FinishedAt
 	}
 	return nil
+}
+
+func (x *TransactionStep) GetArgs() map[string]string {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
+func (x *TransactionStep) GetAfterCommit() bool {
+	if x != nil {
+		return x.AfterCommit
+	}
+	return false
 }
 
 // Transaction is the journal record of a multi-node operation.
@@ -1305,7 +1326,7 @@ const file_gluster_common_v1_common_proto_rawDesc = "" +
 	"\ttransport\x18\r \x01(\tR\ttransport\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x80\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9e\x03\n" +
 	"\x0fTransactionStep\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x122\n" +
@@ -1314,7 +1335,12 @@ const file_gluster_common_v1_common_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
 	"\vfinished_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishedAt\"\xbe\x03\n" +
+	"finishedAt\x12@\n" +
+	"\x04args\x18\a \x03(\v2,.gluster.common.v1.TransactionStep.ArgsEntryR\x04args\x12!\n" +
+	"\fafter_commit\x18\b \x01(\bR\vafterCommit\x1a7\n" +
+	"\tArgsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbe\x03\n" +
 	"\vTransaction\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\toperation\x18\x02 \x01(\tR\toperation\x129\n" +
@@ -1406,7 +1432,7 @@ func file_gluster_common_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_gluster_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_gluster_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_gluster_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_gluster_common_v1_common_proto_goTypes = []any{
 	(PeerState)(0),                // 0: gluster.common.v1.PeerState
 	(VolumeType)(0),               // 1: gluster.common.v1.VolumeType
@@ -1424,34 +1450,36 @@ var file_gluster_common_v1_common_proto_goTypes = []any{
 	(*Lock)(nil),                  // 13: gluster.common.v1.Lock
 	nil,                           // 14: gluster.common.v1.Peer.LabelsEntry
 	nil,                           // 15: gluster.common.v1.Volume.OptionsEntry
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	nil,                           // 16: gluster.common.v1.TransactionStep.ArgsEntry
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_gluster_common_v1_common_proto_depIdxs = []int32{
-	16, // 0: gluster.common.v1.Cluster.created_at:type_name -> google.protobuf.Timestamp
+	17, // 0: gluster.common.v1.Cluster.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: gluster.common.v1.Peer.state:type_name -> gluster.common.v1.PeerState
 	14, // 2: gluster.common.v1.Peer.labels:type_name -> gluster.common.v1.Peer.LabelsEntry
-	16, // 3: gluster.common.v1.Peer.joined_at:type_name -> google.protobuf.Timestamp
+	17, // 3: gluster.common.v1.Peer.joined_at:type_name -> google.protobuf.Timestamp
 	7,  // 4: gluster.common.v1.Subvolume.bricks:type_name -> gluster.common.v1.Brick
 	1,  // 5: gluster.common.v1.Volume.type:type_name -> gluster.common.v1.VolumeType
 	2,  // 6: gluster.common.v1.Volume.state:type_name -> gluster.common.v1.VolumeState
 	8,  // 7: gluster.common.v1.Volume.subvolumes:type_name -> gluster.common.v1.Subvolume
 	15, // 8: gluster.common.v1.Volume.options:type_name -> gluster.common.v1.Volume.OptionsEntry
-	16, // 9: gluster.common.v1.Volume.created_at:type_name -> google.protobuf.Timestamp
+	17, // 9: gluster.common.v1.Volume.created_at:type_name -> google.protobuf.Timestamp
 	4,  // 10: gluster.common.v1.TransactionStep.state:type_name -> gluster.common.v1.StepState
-	16, // 11: gluster.common.v1.TransactionStep.started_at:type_name -> google.protobuf.Timestamp
-	16, // 12: gluster.common.v1.TransactionStep.finished_at:type_name -> google.protobuf.Timestamp
-	3,  // 13: gluster.common.v1.Transaction.state:type_name -> gluster.common.v1.TransactionState
-	16, // 14: gluster.common.v1.Transaction.started_at:type_name -> google.protobuf.Timestamp
-	16, // 15: gluster.common.v1.Transaction.finished_at:type_name -> google.protobuf.Timestamp
-	10, // 16: gluster.common.v1.Transaction.steps:type_name -> gluster.common.v1.TransactionStep
-	16, // 17: gluster.common.v1.Transaction.deadline:type_name -> google.protobuf.Timestamp
-	16, // 18: gluster.common.v1.RuntimeEntry.updated_at:type_name -> google.protobuf.Timestamp
-	16, // 19: gluster.common.v1.Lock.acquired_at:type_name -> google.protobuf.Timestamp
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	17, // 11: gluster.common.v1.TransactionStep.started_at:type_name -> google.protobuf.Timestamp
+	17, // 12: gluster.common.v1.TransactionStep.finished_at:type_name -> google.protobuf.Timestamp
+	16, // 13: gluster.common.v1.TransactionStep.args:type_name -> gluster.common.v1.TransactionStep.ArgsEntry
+	3,  // 14: gluster.common.v1.Transaction.state:type_name -> gluster.common.v1.TransactionState
+	17, // 15: gluster.common.v1.Transaction.started_at:type_name -> google.protobuf.Timestamp
+	17, // 16: gluster.common.v1.Transaction.finished_at:type_name -> google.protobuf.Timestamp
+	10, // 17: gluster.common.v1.Transaction.steps:type_name -> gluster.common.v1.TransactionStep
+	17, // 18: gluster.common.v1.Transaction.deadline:type_name -> google.protobuf.Timestamp
+	17, // 19: gluster.common.v1.RuntimeEntry.updated_at:type_name -> google.protobuf.Timestamp
+	17, // 20: gluster.common.v1.Lock.acquired_at:type_name -> google.protobuf.Timestamp
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_gluster_common_v1_common_proto_init() }
@@ -1465,7 +1493,7 @@ func file_gluster_common_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gluster_common_v1_common_proto_rawDesc), len(file_gluster_common_v1_common_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

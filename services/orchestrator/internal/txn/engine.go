@@ -1,0 +1,584 @@
+// Package txn runs the orchestrator's transactions: journaled steps with
+// do and undo on their nodes, a lock per target held by the engine's store
+// session, one atomic commit, and recovery of transactions whose
+// orchestrator died (docs/transactions.md).
+package txn
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
+	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+	"github.com/glusterd-ng/glusterd-ng/libs/log"
+	"github.com/glusterd-ng/glusterd-ng/libs/storeclient"
+)
+
+// ArgNotApplied is the step argument an Action's Do sets to "true" when it
+// failed without changing anything (the node was not reached, or it
+// refused and undid its own work): rollback then has nothing to undo.
+const ArgNotApplied = "not_applied"
+
+// Action is what a kind of step does on its node, and how it is undone.
+type Action struct {
+	// Do runs the step; it may record results in step.Args for Undo.
+	Do func(ctx context.Context, step *commonv1.TransactionStep) error
+	// Undo reverses Do; it must be safe to call when Do did not run or did
+	// not finish. Nil means there is nothing to undo.
+	Undo func(ctx context.Context, step *commonv1.TransactionStep) error
+}
+
+// Plan is one transaction to run.
+type Plan struct {
+	// Operation names it, e.g. "volume.create".
+	Operation string
+	// Target is what it works on, e.g. "volume/gv0"; its lock is derived from it.
+	Target string
+	// Steps run in order before the commit; each names an Action. Steps
+	// marked AfterCommit run after it and are rolled forward, never undone.
+	Steps []*commonv1.TransactionStep
+	// Commit returns the store operations that make the change; they are
+	// applied in one atomic write together with the journal's SUCCEEDED.
+	Commit func(ctx context.Context) ([]*storev1.Operation, error)
+	// Timeout bounds the transaction (Config.Timeout when zero).
+	Timeout time.Duration
+}
+
+// Config tunes an Engine.
+type Config struct {
+	// Owner identifies this orchestrator replica (a UUID); its store session is opened under it.
+	Owner string
+	// SessionTTL is the TTL of the session holding the locks (10s minimum).
+	SessionTTL time.Duration
+	// Timeout is a transaction's default deadline.
+	Timeout time.Duration
+	// StepTimeout bounds one step's Do or Undo call.
+	StepTimeout time.Duration
+	// RecoverInterval is how often unfinished transactions of dead owners are looked for.
+	RecoverInterval time.Duration
+	// Failpoints make the engine crash ("crash") or fail ("error") at named
+	// points, for fault tests: "<operation>/before-step-<n>",
+	// "<operation>/after-step-<n>", "<operation>/before-commit",
+	// "<operation>/after-commit" (n counts from 1).
+	Failpoints map[string]string
+}
+
+// ParseFailpoints reads "point=action,point=action".
+func ParseFailpoints(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || (v != "crash" && v != "error") {
+			return nil, fmt.Errorf("failpoint %q: want <point>=crash or <point>=error", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// Engine runs transactions.
+type Engine struct {
+	cfg     Config
+	store   *storeclient.Client
+	actions map[string]Action
+	log     *zap.Logger
+
+	mu      sync.Mutex
+	session string
+	// sessionCtx ends when the session is lost: every transaction acting
+	// under its locks stops at once.
+	sessionCtx    context.Context
+	sessionCancel context.CancelFunc
+	running       map[string]bool // transaction ids this engine is running
+}
+
+// New returns an engine; Run starts its session and recovery.
+func New(cfg Config, store *storeclient.Client, actions map[string]Action, logger *zap.Logger) *Engine {
+	if cfg.SessionTTL < 10*time.Second {
+		cfg.SessionTTL = 10 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Minute
+	}
+	if cfg.StepTimeout <= 0 {
+		cfg.StepTimeout = 30 * time.Second
+	}
+	if cfg.RecoverInterval <= 0 {
+		cfg.RecoverInterval = 5 * time.Second
+	}
+	return &Engine{cfg: cfg, store: store, actions: actions, log: logger, running: map[string]bool{}}
+}
+
+// Run keeps the engine's session and recovers unfinished transactions
+// until ctx ends.
+func (e *Engine) Run(ctx context.Context) {
+	renew := time.NewTicker(e.cfg.SessionTTL / 3)
+	defer renew.Stop()
+	recover := time.NewTicker(e.cfg.RecoverInterval)
+	defer recover.Stop()
+	defer e.closeSession()
+	for {
+		if _, err := e.currentSession(ctx); err == nil {
+			e.recoverAll(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-renew.C:
+			e.renew(ctx)
+		case <-recover.C:
+		}
+	}
+}
+
+// currentSession returns the engine's session, opening one if needed.
+func (e *Engine) currentSession(ctx context.Context) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.session != "" {
+		return e.session, nil
+	}
+	id, err := e.store.OpenSession(ctx, e.cfg.Owner, e.cfg.SessionTTL)
+	if err != nil {
+		return "", errs.Wrap(errs.KindOf(err), err, "cannot open the orchestrator's store session")
+	}
+	e.session = id
+	e.sessionCtx, e.sessionCancel = context.WithCancel(context.Background())
+	return id, nil
+}
+
+func (e *Engine) renew(ctx context.Context) {
+	e.mu.Lock()
+	sess := e.session
+	e.mu.Unlock()
+	if sess == "" {
+		return
+	}
+	err := e.store.RenewSession(ctx, sess)
+	if errs.Is(err, errs.NotFound) {
+		e.log.Warn("the orchestrator's store session was lost: its locks are gone; stopping the transactions under them")
+		e.mu.Lock()
+		if e.session == sess {
+			e.session = ""
+			e.sessionCancel()
+		}
+		e.mu.Unlock()
+	} else if err != nil {
+		e.log.Warn("renewing the orchestrator's store session failed", log.Err(err))
+	}
+}
+
+func (e *Engine) closeSession() {
+	e.mu.Lock()
+	sess := e.session
+	e.session = ""
+	if e.sessionCancel != nil {
+		e.sessionCancel()
+	}
+	e.mu.Unlock()
+	if sess != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = e.store.CloseSession(ctx, sess)
+	}
+}
+
+// LockName is the lock a target is serialized by: "volume/gv0" → "volume.gv0".
+func LockName(target string) string { return strings.ReplaceAll(target, "/", ".") }
+
+// handle is one transaction being run by this engine.
+type handle struct {
+	e           *Engine
+	txn         *commonv1.Transaction
+	lockVersion uint64
+	commit      func(ctx context.Context) ([]*storev1.Operation, error)
+	// held ends when the lock is lost (the session ended) or released.
+	held context.Context
+}
+
+// Execute begins plan (journal record and lock in one write) and runs it;
+// with async it returns the journal record at once and runs in the
+// background. It returns the finished record, or the error that made the
+// transaction roll back.
+func (e *Engine) Execute(ctx context.Context, plan Plan, async bool) (*commonv1.Transaction, error) {
+	h, err := e.begin(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	if async {
+		started := proto.CloneOf(h.txn)
+		go func() { _, _ = h.run(context.Background()) }()
+		return started, nil
+	}
+	return h.run(ctx)
+}
+
+func (e *Engine) begin(ctx context.Context, plan Plan) (*handle, error) {
+	sess, err := e.currentSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	sessionCtx := e.sessionCtx
+	e.mu.Unlock()
+	timeout := plan.Timeout
+	if timeout <= 0 {
+		timeout = e.cfg.Timeout
+	}
+	now := time.Now()
+	t := &commonv1.Transaction{Id: uuid.NewString(), Operation: plan.Operation, Target: plan.Target,
+		State: commonv1.TransactionState_RUNNING, Owner: e.cfg.Owner, StartedAt: timestamppb.New(now),
+		Deadline: timestamppb.New(now.Add(timeout)), Steps: plan.Steps}
+	for _, s := range t.Steps {
+		s.State = commonv1.StepState_STEP_PENDING
+	}
+	lock := &commonv1.Lock{Name: LockName(plan.Target), Owner: e.cfg.Owner, TransactionId: t.Id}
+	res, err := e.store.Raw().Apply(ctx, &storev1.ApplyRequest{Operations: []*storev1.Operation{
+		{Op: &storev1.Operation_Create{Create: &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Lock{Lock: lock}}, SessionId: sess}}},
+		{Op: &storev1.Operation_Create{Create: &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: t}}}}},
+	}})
+	if err != nil {
+		err = errs.FromStatus(err)
+		if errs.Is(err, errs.AlreadyExists) || errs.Is(err, errs.Conflict) {
+			return nil, e.busy(ctx, plan.Target)
+		}
+		return nil, err
+	}
+	t = res.Results[1].Resource.GetTransaction()
+	h := &handle{e: e, txn: t, lockVersion: res.Results[0].ResourceVersion, commit: plan.Commit, held: sessionCtx}
+	e.mu.Lock()
+	e.running[t.Id] = true
+	e.mu.Unlock()
+	e.log.Info("transaction begun", log.TxnID(t.Id), zap.String("operation", t.Operation), zap.String("target", t.Target))
+	return h, nil
+}
+
+// busy explains why a target's lock could not be taken.
+func (e *Engine) busy(ctx context.Context, target string) error {
+	r, err := e.store.Raw().Get(ctx, &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: LockName(target)}})
+	if err == nil {
+		l := r.Resource.GetLock()
+		op := ""
+		if t, err := e.store.Raw().Get(ctx, &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_TRANSACTION, Name: l.TransactionId}}); err == nil {
+			op = " (" + t.Resource.GetTransaction().Operation + ")"
+		}
+		return errs.New(errs.Conflict, "%s is busy: transaction %s%s holds its lock; try again when it has finished", target, l.TransactionId, op)
+	}
+	// Released a moment ago with its holder's session: Consul's lock-delay.
+	return errs.New(errs.Conflict, "%s is busy: its lock was held by an orchestrator that stopped; it is free again within seconds", target)
+}
+
+// save writes the journal record (check-and-set on its version); a
+// conflict means another orchestrator took the transaction over.
+func (h *handle) save(ctx context.Context) error {
+	res, err := h.e.store.Raw().Update(ctx, &storev1.UpdateRequest{
+		Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: h.txn}}, ResourceVersion: h.txn.Version})
+	if err != nil {
+		return errs.Wrap(errs.KindOf(errs.FromStatus(err)), errs.FromStatus(err), "journal transaction %s", h.txn.Id)
+	}
+	// Only the version changes: callers hold pointers into h.txn's steps.
+	h.txn.Version = res.Resource.GetTransaction().GetVersion()
+	return nil
+}
+
+// failpoint crashes or fails at a named point, when the test asked for it.
+func (h *handle) failpoint(point string) error {
+	name := h.txn.Operation + "/" + point
+	switch h.e.cfg.Failpoints[name] {
+	case "crash":
+		h.e.log.Error("failpoint: crashing", zap.String("failpoint", name), log.TxnID(h.txn.Id))
+		os.Exit(17)
+	case "error":
+		return errs.New(errs.Internal, "failpoint %s", name)
+	}
+	return nil
+}
+
+// run drives a begun transaction to its end.
+func (h *handle) run(ctx context.Context) (*commonv1.Transaction, error) {
+	defer func() {
+		h.e.mu.Lock()
+		delete(h.e.running, h.txn.Id)
+		h.e.mu.Unlock()
+	}()
+	ctx, cancel := context.WithDeadline(ctx, h.txn.Deadline.AsTime())
+	defer cancel()
+	// A lost lock stops everything at once.
+	stop := context.AfterFunc(h.held, cancel)
+	defer stop()
+
+	if err := h.doSteps(ctx); err != nil {
+		return h.abort(err)
+	}
+	if err := h.failpoint("before-commit"); err != nil {
+		return h.abort(err)
+	}
+	if err := h.commitNow(ctx); err != nil {
+		return h.abort(err)
+	}
+	if err := h.failpoint("after-commit"); err != nil {
+		return h.txn, err
+	}
+	h.rollForward(ctx)
+	h.release()
+	h.e.log.Info("transaction succeeded", log.TxnID(h.txn.Id), zap.String("operation", h.txn.Operation))
+	return h.txn, nil
+}
+
+func (h *handle) doSteps(ctx context.Context) error {
+	n := 0
+	for _, s := range h.txn.Steps {
+		if s.AfterCommit {
+			continue
+		}
+		n++
+		if err := h.failpoint("before-step-" + strconv.Itoa(n)); err != nil {
+			return err
+		}
+		if err := h.step(ctx, s, true); err != nil {
+			return err
+		}
+		if err := h.failpoint("after-step-" + strconv.Itoa(n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// step runs one step's Do, journaling it before and after.
+func (h *handle) step(ctx context.Context, s *commonv1.TransactionStep, mustSucceed bool) error {
+	act, ok := h.e.actions[s.Name]
+	if !ok {
+		return errs.New(errs.Internal, "transaction %s has a step of unknown kind %q", h.txn.Id, s.Name)
+	}
+	s.State, s.StartedAt, s.Error = commonv1.StepState_STEP_RUNNING, timestamppb.Now(), ""
+	if err := h.save(ctx); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, h.e.cfg.StepTimeout)
+	err := act.Do(sctx, s)
+	cancel()
+	s.FinishedAt = timestamppb.Now()
+	if err != nil {
+		s.State, s.Error = commonv1.StepState_STEP_FAILED, err.Error()
+		h.e.log.Warn("transaction step failed", log.TxnID(h.txn.Id), zap.String("step", s.Name), log.Node(s.NodeId), log.Err(err))
+	} else {
+		s.State = commonv1.StepState_STEP_DONE
+	}
+	if serr := h.save(ctx); serr != nil {
+		return serr
+	}
+	if err != nil && mustSucceed {
+		return errs.Wrap(errs.KindOf(err), err, "%s on node %s: %s", s.Name, s.NodeId, err.Error())
+	}
+	return nil
+}
+
+// commitNow applies the plan's change and the journal's SUCCEEDED in one
+// write, which also checks that the lock is still this engine's.
+func (h *handle) commitNow(ctx context.Context) error {
+	ops, err := h.commit(ctx)
+	if err != nil {
+		return err
+	}
+	t := proto.CloneOf(h.txn)
+	t.State, t.FinishedAt = commonv1.TransactionState_SUCCEEDED, timestamppb.Now()
+	ops = append(ops,
+		&storev1.Operation{Op: &storev1.Operation_Check{Check: &storev1.CheckRequest{
+			Key: &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: LockName(t.Target)}, ResourceVersion: h.lockVersion}}},
+		&storev1.Operation{Op: &storev1.Operation_Update{Update: &storev1.UpdateRequest{
+			Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: t}}, ResourceVersion: t.Version}}})
+	res, err := h.e.store.Raw().Apply(ctx, &storev1.ApplyRequest{Operations: ops})
+	if err != nil {
+		return errs.FromStatus(err)
+	}
+	h.txn = res.Results[len(res.Results)-1].Resource.GetTransaction()
+	return nil
+}
+
+// rollForward runs the after-commit steps; a failure is journaled but does
+// not undo the committed change.
+func (h *handle) rollForward(ctx context.Context) {
+	for _, s := range h.txn.Steps {
+		if s.AfterCommit && s.State != commonv1.StepState_STEP_DONE {
+			if err := h.step(ctx, s, false); err != nil {
+				h.e.log.Warn("cannot journal a roll-forward step", log.TxnID(h.txn.Id), log.Err(err))
+				return
+			}
+		}
+	}
+}
+
+// abort rolls back after err, unless the lock was lost: then another
+// orchestrator (or this one, with a new session) recovers it.
+func (h *handle) abort(cause error) (*commonv1.Transaction, error) {
+	if h.held.Err() != nil {
+		return h.txn, errs.Wrap(errs.Unavailable, cause, "transaction %s lost its lock (the orchestrator's store session ended); it will be rolled back by recovery", h.txn.Id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.e.cfg.Timeout)
+	defer cancel()
+	h.rollback(ctx, cause.Error())
+	return h.txn, cause
+}
+
+// rollback undoes every step that may have run, newest first, and marks
+// the transaction ROLLED_BACK (FAILED when an undo failed).
+func (h *handle) rollback(ctx context.Context, cause string) {
+	h.txn.State, h.txn.Error = commonv1.TransactionState_ROLLING_BACK, cause
+	if err := h.save(ctx); err != nil {
+		h.e.log.Warn("cannot journal the rollback", log.TxnID(h.txn.Id), log.Err(err))
+		return
+	}
+	failed := false
+	for i := len(h.txn.Steps) - 1; i >= 0; i-- {
+		s := h.txn.Steps[i]
+		if s.AfterCommit || s.State == commonv1.StepState_STEP_PENDING || s.State == commonv1.StepState_STEP_UNDONE ||
+			(s.State == commonv1.StepState_STEP_FAILED && s.Args[ArgNotApplied] == "true") {
+			continue
+		}
+		act := h.e.actions[s.Name]
+		var err error
+		for attempt := 0; attempt < 3; attempt++ {
+			if act.Undo == nil {
+				break
+			}
+			sctx, cancel := context.WithTimeout(ctx, h.e.cfg.StepTimeout)
+			err = act.Undo(sctx, s)
+			cancel()
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
+		}
+		if err != nil {
+			failed = true
+			s.Error = "undo failed: " + err.Error()
+			h.e.log.Error("cannot undo a transaction step", log.TxnID(h.txn.Id), zap.String("step", s.Name), log.Node(s.NodeId), log.Err(err))
+		} else {
+			s.State = commonv1.StepState_STEP_UNDONE
+		}
+		if err := h.save(ctx); err != nil {
+			h.e.log.Warn("cannot journal an undone step", log.TxnID(h.txn.Id), log.Err(err))
+			return
+		}
+	}
+	h.txn.State, h.txn.FinishedAt = commonv1.TransactionState_ROLLED_BACK, timestamppb.Now()
+	if failed {
+		h.txn.State = commonv1.TransactionState_FAILED
+		h.txn.Error = cause + "; some steps could not be undone (see the steps)"
+	}
+	if err := h.save(ctx); err != nil {
+		h.e.log.Warn("cannot journal the end of a rollback", log.TxnID(h.txn.Id), log.Err(err))
+		return
+	}
+	h.release()
+	h.e.log.Info("transaction rolled back", log.TxnID(h.txn.Id), zap.String("operation", h.txn.Operation), zap.String("cause", cause))
+}
+
+// release gives the lock back.
+func (h *handle) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := h.e.store.Raw().Delete(ctx, &storev1.DeleteRequest{
+		Key: &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: LockName(h.txn.Target)}, ResourceVersion: h.lockVersion})
+	if err != nil && !errs.Is(errs.FromStatus(err), errs.NotFound) {
+		h.e.log.Warn("cannot release a transaction's lock; it goes with the session", log.TxnID(h.txn.Id), log.Err(err))
+	}
+}
+
+// unfinished says whether a journal record still needs work.
+func unfinished(t *commonv1.Transaction) bool {
+	switch t.State {
+	case commonv1.TransactionState_PENDING, commonv1.TransactionState_RUNNING, commonv1.TransactionState_ROLLING_BACK:
+		return true
+	case commonv1.TransactionState_SUCCEEDED:
+		for _, s := range t.Steps {
+			if s.AfterCommit && s.State != commonv1.StepState_STEP_DONE && s.State != commonv1.StepState_STEP_FAILED {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// recoverAll finds unfinished transactions whose lock is free (their
+// orchestrator is gone), takes their lock and finishes them: a
+// transaction that had not committed is rolled back, one that had is
+// rolled forward.
+func (e *Engine) recoverAll(ctx context.Context) {
+	l, err := e.store.Raw().List(ctx, &storev1.ListRequest{Kind: storev1.Kind_TRANSACTION})
+	if err != nil {
+		return
+	}
+	for _, r := range l.Resources {
+		t := r.GetTransaction()
+		e.mu.Lock()
+		mine := e.running[t.Id]
+		e.mu.Unlock()
+		if mine || !unfinished(t) {
+			continue
+		}
+		if err := e.recoverOne(ctx, t); err != nil && !errs.Is(err, errs.Conflict) {
+			e.log.Warn("cannot recover a transaction yet", log.TxnID(t.Id), log.Err(err))
+		}
+	}
+}
+
+func (e *Engine) recoverOne(ctx context.Context, t *commonv1.Transaction) error {
+	sess, err := e.currentSession(ctx)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	sessionCtx := e.sessionCtx
+	e.mu.Unlock()
+	// Taking the lock fails while its holder lives (or during lock-delay).
+	lock := &commonv1.Lock{Name: LockName(t.Target), Owner: e.cfg.Owner, TransactionId: t.Id}
+	res, err := e.store.Raw().Create(ctx, &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Lock{Lock: lock}}, SessionId: sess})
+	if err != nil {
+		return errs.FromStatus(err)
+	}
+	h := &handle{e: e, txn: t, lockVersion: res.ResourceVersion, held: sessionCtx}
+	e.mu.Lock()
+	e.running[t.Id] = true
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.running, t.Id)
+		e.mu.Unlock()
+	}()
+	prev := t.Owner
+	h.txn.Owner = e.cfg.Owner
+	e.log.Warn("recovering a transaction its orchestrator left unfinished", log.TxnID(t.Id),
+		zap.String("operation", t.Operation), zap.String("state", t.State.String()), zap.String("previous_owner", prev))
+	if t.State == commonv1.TransactionState_SUCCEEDED {
+		rctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+		defer cancel()
+		h.rollForward(rctx)
+		h.release()
+		return nil
+	}
+	cause := t.Error
+	if cause == "" {
+		cause = "orchestrator " + prev + " stopped before the transaction finished"
+	}
+	rctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	h.rollback(rctx, cause)
+	return nil
+}
