@@ -13,7 +13,7 @@ STATE         ?= $(CURDIR)/.run
 NODES         ?= 1
 TESTFLAGS     ?= -race -count=1 -timeout 20m
 COMMANDS      := ./services/store/cmd/stored ./services/peer/cmd/peerd ./services/servicemgr/cmd/servicemgrd \
-                 ./services/portmap/cmd/portmapd \
+                 ./services/portmap/cmd/portmapd ./services/orchestrator/cmd/orchestratord \
                  ./gateway/cmd/gatewayd ./deploy/devcluster $(wildcard ./cli/gdctl)
 
 .PHONY: help

@@ -17,6 +17,8 @@ type Config struct {
 	StoreTarget string
 	// PeerTarget is the gRPC target of the peer service.
 	PeerTarget string
+	// OrchestratorTarget is the gRPC target of the orchestrator.
+	OrchestratorTarget string
 	// RequestTimeout bounds each proxied call that has no deadline of its own.
 	RequestTimeout time.Duration
 }
@@ -27,6 +29,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	config.String(fs, &c.Listen, "listen", "127.0.0.1:24008", "REST listen address")
 	config.String(fs, &c.StoreTarget, "store-target", "consul:///store", "gRPC target of the store service")
 	config.String(fs, &c.PeerTarget, "peer-target", "consul:///peer", "gRPC target of the peer service")
+	config.String(fs, &c.OrchestratorTarget, "orchestrator-target", "consul:///orchestrator", "gRPC target of the orchestrator")
 	config.Duration(fs, &c.RequestTimeout, "request-timeout", 60*time.Second, "deadline of proxied calls")
 }
 
@@ -35,7 +38,7 @@ func (c *Config) Validate() error {
 	if err := c.Common.Validate(); err != nil {
 		return err
 	}
-	if c.Listen == "" || c.StoreTarget == "" || c.PeerTarget == "" {
+	if c.Listen == "" || c.StoreTarget == "" || c.PeerTarget == "" || c.OrchestratorTarget == "" {
 		return fmt.Errorf("listen, store-target and peer-target must be set")
 	}
 	return nil

@@ -71,9 +71,13 @@ func New(cfg Config, logger *zap.Logger) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial peer service at %s: %w", cfg.PeerTarget, err)
 	}
+	orchConn, err := grpcx.Dial(cfg.OrchestratorTarget, resolver)
+	if err != nil {
+		return nil, fmt.Errorf("dial orchestrator at %s: %w", cfg.OrchestratorTarget, err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	g := &Gateway{cfg: cfg, log: logger, kv: kv, conns: map[string]*grpc.ClientConn{"store": storeConn, "peer": peerConn}, reg: reg, metrics: newHTTPMetrics(reg)}
+	g := &Gateway{cfg: cfg, log: logger, kv: kv, conns: map[string]*grpc.ClientConn{"store": storeConn, "peer": peerConn, "orchestrator": orchConn}, reg: reg, metrics: newHTTPMetrics(reg)}
 
 	mux := runtime.NewServeMux(
 		runtime.WithErrorHandler(writeError),
@@ -86,6 +90,11 @@ func New(cfg Config, logger *zap.Logger) (*Gateway, error) {
 			return metadata.Pairs(grpcx.RequestIDHeader, grpcx.RequestID(ctx))
 		}),
 		runtime.WithForwardResponseOption(func(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+			// An operation accepted to run in the background (?async=true) is 202.
+			if md, ok := runtime.ServerMetadataFromContext(ctx); ok && len(md.HeaderMD.Get(grpcx.AcceptedHeader)) > 0 {
+				w.WriteHeader(http.StatusAccepted)
+				return nil
+			}
 			if m, ok := runtime.RPCMethod(ctx); ok && createMethods[m] {
 				w.WriteHeader(http.StatusCreated)
 			}
@@ -93,8 +102,6 @@ func New(cfg Config, logger *zap.Logger) (*Gateway, error) {
 		}),
 	)
 	ctx := context.Background()
-	store := storev1.NewStoreServiceClient(storeConn)
-	reads := &storeReads{store: store}
 	if err := storev1.RegisterClusterServiceHandlerClient(ctx, mux, storev1.NewClusterServiceClient(storeConn)); err != nil {
 		return nil, err
 	}
@@ -109,7 +116,10 @@ func New(cfg Config, logger *zap.Logger) (*Gateway, error) {
 	if err := portmapv1.RegisterPortmapHandlerServer(ctx, mux, &portmapProxy{nodeProxy: nodes}); err != nil {
 		return nil, err
 	}
-	if err := orchestratorv1.RegisterVolumeServiceHandlerServer(ctx, mux, reads); err != nil {
+	if err := orchestratorv1.RegisterVolumeServiceHandlerClient(ctx, mux, orchestratorv1.NewVolumeServiceClient(orchConn)); err != nil {
+		return nil, err
+	}
+	if err := orchestratorv1.RegisterTransactionServiceHandlerClient(ctx, mux, orchestratorv1.NewTransactionServiceClient(orchConn)); err != nil {
 		return nil, err
 	}
 

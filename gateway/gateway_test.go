@@ -17,6 +17,7 @@ import (
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/testutil"
+	"github.com/glusterd-ng/glusterd-ng/services/orchestrator"
 	"github.com/glusterd-ng/glusterd-ng/services/peer"
 	"github.com/glusterd-ng/glusterd-ng/services/store"
 )
@@ -42,11 +43,20 @@ func start(t *testing.T, c *testutil.Consul) *env {
 	pdone := make(chan struct{})
 	go func() { defer close(pdone); _ = ps.Run(pctx) }()
 	t.Cleanup(func() { pcancel(); <-pdone })
+	ocfg := orchestrator.DefaultConfig()
+	ocfg.ConsulAddr, ocfg.Listen, ocfg.StoreTarget, ocfg.Register = c.HTTPAddr, "127.0.0.1:0", s.Addr(), false
+	os, err := orchestrator.New(ocfg, zaptest.NewLogger(t), nil)
+	require.NoError(t, err)
+	octx, ocancel := context.WithCancel(context.Background())
+	odone := make(chan struct{})
+	go func() { defer close(odone); _ = os.Run(octx) }()
+	t.Cleanup(func() { ocancel(); <-odone })
 	cfg := DefaultConfig()
 	cfg.ConsulAddr = c.HTTPAddr
 	cfg.Listen = "127.0.0.1:0"
 	cfg.StoreTarget = s.Addr()
 	cfg.PeerTarget = ps.Addr()
+	cfg.OrchestratorTarget = os.Addr()
 	cfg.RequestTimeout = 20 * time.Second
 	g, err := New(cfg, zaptest.NewLogger(t))
 	require.NoError(t, err)
@@ -198,7 +208,9 @@ func TestErrorMapping(t *testing.T) {
 	resp, body = do(t, "GET", e.base+"/v1/nothing-here", "")
 	requireError(t, resp, body, 404, 5, "no route")
 	resp, body = do(t, "POST", e.base+"/v1/volumes", `{"name":"gv1"}`)
-	requireError(t, resp, body, 501, 12, "")
+	requireError(t, resp, body, 400, 3, "bricks: at least one brick is needed")
+	resp, body = do(t, "POST", e.base+"/v1/volumes", `{"name":"gv1","bricks":[{"peer":"ghost","path":"/b/1"}]}`)
+	requireError(t, resp, body, 404, 5, "ghost")
 	resp, body = do(t, "POST", e.base+"/v1/peers", `{"address":"bad host!"}`)
 	requireError(t, resp, body, 400, 3, "neither an IP address nor a valid host name")
 	resp, body = do(t, "DELETE", e.base+"/v1/peers/ghost", "")

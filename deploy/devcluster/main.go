@@ -40,15 +40,16 @@ func main() {
 		restAddr   = flag.String("rest", "127.0.0.1:24008", "REST gateway address")
 		storeAddr  = flag.String("store", "127.0.0.1:24011", "store gRPC address")
 		peerAddr   = flag.String("peer", "127.0.0.1:24010", "peer service gRPC address")
+		orchAddr   = flag.String("orchestrator", "127.0.0.1:24012", "orchestrator gRPC address")
 	)
 	flag.Parse()
-	if err := run(*bin, *state, *nodes, *consulPort, *restAddr, *storeAddr, *peerAddr); err != nil {
+	if err := run(*bin, *state, *nodes, *consulPort, *restAddr, *storeAddr, *peerAddr, *orchAddr); err != nil {
 		fmt.Fprintln(os.Stderr, "devcluster:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, state string, nodes, consulPort int, restAddr, storeAddr, peerAddr string) error {
+func run(bin, state string, nodes, consulPort int, restAddr, storeAddr, peerAddr, orchAddr string) error {
 	var err error
 	if bin, err = filepath.Abs(bin); err != nil {
 		return err
@@ -73,7 +74,7 @@ func run(bin, state string, nodes, consulPort int, restAddr, storeAddr, peerAddr
 		return fmt.Errorf("another devcluster is using %s", state)
 	}
 	consulAddr := fmt.Sprintf("127.0.0.1:%d", consulPort)
-	addrs := []string{consulAddr, restAddr, storeAddr, peerAddr}
+	addrs := []string{consulAddr, restAddr, storeAddr, peerAddr, orchAddr}
 	for i := 1; i <= nodes; i++ {
 		addrs = append(addrs, nodeAddr(i), fmt.Sprintf("127.1.1.%d:24007", i), fmt.Sprintf("127.1.1.%d:24014", i))
 	}
@@ -109,6 +110,10 @@ ui_config { enabled = true }`, consulPort)
 	}
 	fmt.Println("starting peer service")
 	if err := c.start("peerd", append(common, "--listen="+peerAddr)...); err != nil {
+		return err
+	}
+	fmt.Println("starting orchestrator")
+	if err := c.start("orchestratord", append(common, "--listen="+orchAddr)...); err != nil {
 		return err
 	}
 	for i := 1; i <= nodes; i++ {

@@ -997,6 +997,22 @@ func (m *Mounted) GraphSwitches() int {
 	return strings.Count(m.Log(), "switched to graph")
 }
 
+// ActiveGraph returns the client graph the FUSE bridge switched to last,
+// as the client logged it (its "Final graph" text), or "" before the first.
+func (m *Mounted) ActiveGraph() string {
+	lg := m.Log()
+	i := strings.LastIndex(lg, "switched to graph")
+	if i < 0 {
+		return ""
+	}
+	// The graph is logged when it is built, before the switch to it.
+	j := strings.LastIndex(lg[:i], "Final graph:")
+	if j < 0 {
+		return ""
+	}
+	return lg[j:i]
+}
+
 // Unmount unmounts (umount; if that fails, umount -l and SIGKILL of the
 // client) and waits for the client process to end. Calling it again is a
 // no-op returning the first result.

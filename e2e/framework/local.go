@@ -30,12 +30,13 @@ var (
 
 // Commands are the binaries a local cluster runs, by name.
 var Commands = map[string]string{
-	"stored":      "./services/store/cmd/stored",
-	"peerd":       "./services/peer/cmd/peerd",
-	"servicemgrd": "./services/servicemgr/cmd/servicemgrd",
-	"portmapd":    "./services/portmap/cmd/portmapd",
-	"gatewayd":    "./gateway/cmd/gatewayd",
-	"gdctl":       "./cli/gdctl",
+	"stored":        "./services/store/cmd/stored",
+	"peerd":         "./services/peer/cmd/peerd",
+	"servicemgrd":   "./services/servicemgr/cmd/servicemgrd",
+	"portmapd":      "./services/portmap/cmd/portmapd",
+	"orchestratord": "./services/orchestrator/cmd/orchestratord",
+	"gatewayd":      "./gateway/cmd/gatewayd",
+	"gdctl":         "./cli/gdctl",
 }
 
 // Binaries builds every command once per test process and returns their directory.
@@ -108,6 +109,20 @@ func (p *Proc) Start() error {
 	}()
 	p.cmd, p.done = cmd, done
 	return nil
+}
+
+// Args returns the process's arguments.
+func (p *Proc) Args() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.args...)
+}
+
+// SetArgs changes the arguments of the next Start.
+func (p *Proc) SetArgs(args []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.args = args
 }
 
 // Kill stops the process at once (SIGKILL), as a crash would.
@@ -198,9 +213,12 @@ type Cluster struct {
 	StoreAddr string
 	// PeerAddr is the peer service's gRPC address.
 	PeerAddr string
-	Procs    map[string]*Proc
-	Nodes    []*Node
-	nodeArgs []string
+	// OrchestratorAddr is the orchestrator's gRPC address; Orchestrator its process.
+	OrchestratorAddr string
+	Orchestrator     *Proc
+	Procs            map[string]*Proc
+	Nodes            []*Node
+	nodeArgs         []string
 }
 
 func freePort(tb testing.TB, host string) int {
@@ -228,6 +246,8 @@ type Options struct {
 	Nodes, First int
 	// NodeArgs are extra arguments for every node's servicemgr.
 	NodeArgs []string
+	// OrchestratorArgs are extra arguments for the orchestrator (failpoints).
+	OrchestratorArgs []string
 }
 
 // StartWith is Start with options.
@@ -242,6 +262,9 @@ func StartWith(tb testing.TB, o Options) *Cluster {
 	c.REST = "http://" + rest
 	c.run("stored", c.common("--listen="+c.StoreAddr, "--kv-prefix=e2e/")...)
 	c.run("peerd", c.common("--listen="+c.PeerAddr)...)
+	c.OrchestratorAddr = fmt.Sprintf("127.0.0.1:%d", freePort(tb, "127.0.0.1"))
+	c.Orchestrator = c.run("orchestratord", append(c.common("--listen="+c.OrchestratorAddr, "--session-ttl=10s",
+		"--recover-interval=1s"), o.OrchestratorArgs...)...)
 	c.run("gatewayd", c.common("--listen="+rest)...)
 	for i := first; i < first+n; i++ {
 		c.AddNode(i, "")

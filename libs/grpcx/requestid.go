@@ -47,3 +47,8 @@ func validRequestID(id string) bool {
 	}
 	return true
 }
+
+// AcceptedHeader is the response header a service sets when it accepted an
+// operation to run in the background; the gateway answers such a call
+// with HTTP 202 Accepted.
+const AcceptedHeader = "x-gdng-accepted"

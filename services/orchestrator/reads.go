@@ -1,4 +1,4 @@
-package gateway
+package orchestrator
 
 import (
 	"context"
@@ -15,23 +15,18 @@ import (
 	"github.com/glusterd-ng/glusterd-ng/libs/volgen"
 )
 
-// storeReads serves the read routes of volumes (list, get, status, options)
-// straight from the store until the orchestrator owns them; the write
-// routes answer 501 until then.
-type storeReads struct {
-	orchestratorv1.UnimplementedVolumeServiceServer
-	store storev1.StoreServiceClient
-}
+// The read side of VolumeService: list, get, status and options, served
+// from the store (volume records, and the nodes' runtime entries for status).
 
-func (s *storeReads) list(ctx context.Context, kind storev1.Kind) ([]*storev1.Resource, error) {
-	resp, err := s.store.List(ctx, &storev1.ListRequest{Kind: kind})
+func (s *volumes) list(ctx context.Context, kind storev1.Kind) ([]*storev1.Resource, error) {
+	resp, err := s.store.Raw().List(ctx, &storev1.ListRequest{Kind: kind})
 	if err != nil {
 		return nil, err
 	}
 	return resp.Resources, nil
 }
 
-func (s *storeReads) ListVolumes(ctx context.Context, _ *orchestratorv1.ListVolumesRequest) (*orchestratorv1.ListVolumesResponse, error) {
+func (s *volumes) ListVolumes(ctx context.Context, _ *orchestratorv1.ListVolumesRequest) (*orchestratorv1.ListVolumesResponse, error) {
 	rs, err := s.list(ctx, storev1.Kind_VOLUME)
 	if err != nil {
 		return nil, err
@@ -43,8 +38,8 @@ func (s *storeReads) ListVolumes(ctx context.Context, _ *orchestratorv1.ListVolu
 	return out, nil
 }
 
-func (s *storeReads) GetVolume(ctx context.Context, req *orchestratorv1.GetVolumeRequest) (*commonv1.Volume, error) {
-	resp, err := s.store.Get(ctx, &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_VOLUME, Name: req.GetVolume()}})
+func (s *volumes) GetVolume(ctx context.Context, req *orchestratorv1.GetVolumeRequest) (*commonv1.Volume, error) {
+	resp, err := s.store.Raw().Get(ctx, &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_VOLUME, Name: req.GetVolume()}})
 	if err != nil {
 		if st := status.Convert(err); st.Code() == codes.InvalidArgument {
 			// Name the path parameter, not the store's key field.
@@ -55,7 +50,7 @@ func (s *storeReads) GetVolume(ctx context.Context, req *orchestratorv1.GetVolum
 	return resp.Resource.GetVolume(), nil
 }
 
-func (s *storeReads) GetVolumeStatus(ctx context.Context, req *orchestratorv1.GetVolumeStatusRequest) (*orchestratorv1.VolumeStatus, error) {
+func (s *volumes) GetVolumeStatus(ctx context.Context, req *orchestratorv1.GetVolumeStatusRequest) (*orchestratorv1.VolumeStatus, error) {
 	vol, err := s.GetVolume(ctx, &orchestratorv1.GetVolumeRequest{Volume: req.GetVolume()})
 	if err != nil {
 		return nil, err
@@ -108,7 +103,7 @@ func (s *storeReads) GetVolumeStatus(ctx context.Context, req *orchestratorv1.Ge
 	return out, nil
 }
 
-func (s *storeReads) GetVolumeOptions(ctx context.Context, req *orchestratorv1.GetVolumeOptionsRequest) (*orchestratorv1.VolumeOptions, error) {
+func (s *volumes) GetVolumeOptions(ctx context.Context, req *orchestratorv1.GetVolumeOptionsRequest) (*orchestratorv1.VolumeOptions, error) {
 	vol, err := s.GetVolume(ctx, &orchestratorv1.GetVolumeRequest{Volume: req.GetVolume()})
 	if err != nil {
 		return nil, err

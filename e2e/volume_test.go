@@ -1,0 +1,293 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/glusterd-ng/glusterd-ng/e2e/framework"
+	"github.com/glusterd-ng/glusterd-ng/libs/testutil"
+)
+
+// pool starts n nodes and adds them all to the pool.
+func pool(t *testing.T, o framework.Options) *framework.Cluster {
+	if os.Geteuid() != 0 {
+		t.Skip("bricks need root (trusted extended attributes)")
+	}
+	framework.EnsureGluster(t)
+	c := framework.StartWith(t, o)
+	for _, n := range c.Nodes {
+		testutil.Await(t, 20*time.Second, func() bool { code, _, _ := probe(t, c, n.Addr); return code == 201 }, "node %s in the pool", n.Host)
+	}
+	testutil.Await(t, 20*time.Second, func() bool { code, _ := c.Do("GET", "/v1/transactions", ""); return code == 200 }, "the orchestrator answers")
+	return c
+}
+
+// brickList spreads count bricks over the nodes, round robin, under dir.
+func brickList(c *framework.Cluster, dir string, count int) string {
+	var b []string
+	for i := 0; i < count; i++ {
+		n := c.Nodes[i%len(c.Nodes)]
+		b = append(b, fmt.Sprintf(`{"peer":%q,"path":%q}`, n.Host, filepath.Join(dir, fmt.Sprintf("b%d", i+1))))
+	}
+	return "[" + strings.Join(b, ",") + "]"
+}
+
+type txnJSON struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+	Error string `json:"error"`
+	Steps []struct {
+		Name   string            `json:"name"`
+		NodeID string            `json:"node_id"`
+		State  string            `json:"state"`
+		Args   map[string]string `json:"args"`
+	} `json:"steps"`
+}
+
+func transaction(t *testing.T, c *framework.Cluster, id string) txnJSON {
+	t.Helper()
+	code, body := c.Do("GET", "/v1/transactions/"+id, "")
+	require.Equal(t, 200, code, string(body))
+	var out txnJSON
+	require.NoError(t, json.Unmarshal(body, &out))
+	return out
+}
+
+// transactions reads GET /v1/transactions (newest first).
+func transactions(t *testing.T, c *framework.Cluster) []txnJSON {
+	t.Helper()
+	code, body := c.Do("GET", "/v1/transactions", "")
+	require.Equal(t, 200, code, string(body))
+	var out []txnJSON
+	require.NoError(t, json.Unmarshal(body, &out))
+	return out
+}
+
+func TestVolumeLifecycleEveryTypeOnThreeNodes(t *testing.T) {
+	c := pool(t, framework.Options{Nodes: 3})
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name, layout string
+		bricks       int
+	}{
+		{"dist", ``, 3},
+		{"rep3", `"replica_count":3,`, 3},
+		{"arb", `"replica_count":3,"arbiter_count":1,`, 3},
+		{"disp", `"disperse_count":3,"redundancy_count":1,`, 3},
+		{"drep", `"replica_count":3,`, 6},
+		{"ddisp", `"disperse_count":3,"redundancy_count":1,`, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			body := fmt.Sprintf(`{"name":%q,%s"bricks":%s,"force":true}`, tc.name, tc.layout, brickList(c, dir, tc.bricks))
+			code, resp := c.Do("POST", "/v1/volumes", body)
+			require.Equal(t, 201, code, string(resp))
+			var created struct {
+				Volume struct {
+					ID    string `json:"id"`
+					Type  string `json:"type"`
+					State string `json:"state"`
+				} `json:"volume"`
+				TransactionID string `json:"transaction_id"`
+			}
+			require.NoError(t, json.Unmarshal(resp, &created))
+			require.Equal(t, "CREATED", created.Volume.State)
+			tx := transaction(t, c, created.TransactionID)
+			require.Equal(t, "SUCCEEDED", tx.State)
+			require.Len(t, tx.Steps, tc.bricks, "one prepare step per brick")
+
+			code, resp = c.Do("POST", "/v1/volumes/"+tc.name+":start", `{}`)
+			require.Equal(t, 200, code, string(resp))
+			code, resp = c.Do("GET", "/v1/volumes/"+tc.name+"/status", "")
+			require.Equal(t, 200, code)
+			require.Equal(t, tc.bricks, bricksOnline(resp), "start returns once every brick is online: %s", resp)
+
+			m, err := framework.Mount(ctx, t, c.Nodes[0].Host, 0, tc.name, filepath.Join(t.TempDir(), "m"))
+			require.NoError(t, err)
+			sums, err := framework.WriteFiles(m.Mountpoint, 30, 32<<10)
+			require.NoError(t, err)
+			require.NoError(t, framework.VerifyFiles(m.Mountpoint, sums))
+
+			// An option changed while mounted: the client switches to a graph without quick-read.
+			require.Contains(t, m.ActiveGraph(), "performance/quick-read")
+			code, resp = c.Do("PATCH", "/v1/volumes/"+tc.name+"/options", `{"options":{"performance.quick-read":"off"}}`)
+			require.Equal(t, 200, code, string(resp))
+			testutil.Await(t, 30*time.Second, func() bool {
+				_, _ = os.ReadDir(m.Mountpoint)
+				return !strings.Contains(m.ActiveGraph(), "performance/quick-read")
+			}, "the mounted client switched to the new graph")
+			require.NoError(t, framework.VerifyFiles(m.Mountpoint, sums))
+			require.NoError(t, m.Unmount())
+
+			code, resp = c.Do("POST", "/v1/volumes/"+tc.name+":stop", `{}`)
+			require.Equal(t, 200, code, string(resp))
+			code, resp = c.Do("DELETE", "/v1/volumes/"+tc.name+"?cleanup_bricks=true", "")
+			require.Equal(t, 200, code, string(resp))
+			var deleted struct {
+				TransactionID string `json:"transaction_id"`
+			}
+			require.NoError(t, json.Unmarshal(resp, &deleted))
+			dt := transaction(t, c, deleted.TransactionID)
+			require.Len(t, dt.Steps, tc.bricks, "one cleanup step per brick: %+v", dt)
+			for _, s := range dt.Steps {
+				require.Equal(t, "STEP_DONE", s.State, "%+v", dt)
+			}
+			code, _ = c.Do("GET", "/v1/volumes/"+tc.name, "")
+			require.Equal(t, 404, code)
+			for i := 0; i < tc.bricks; i++ {
+				p := filepath.Join(dir, fmt.Sprintf("b%d", i+1))
+				id, err := framework.Getxattr(p, "trusted.glusterfs.volume-id")
+				require.NoError(t, err)
+				require.Empty(t, id, "brick %s keeps no volume-id after delete with cleanup", p)
+				_, err = os.Stat(filepath.Join(p, ".glusterfs"))
+				require.True(t, os.IsNotExist(err), "brick %s keeps no .glusterfs", p)
+			}
+		})
+	}
+}
+
+// bricksOnline counts the online bricks in a volume status body.
+func bricksOnline(body []byte) int {
+	var st struct {
+		Bricks []struct {
+			Online bool `json:"online"`
+		} `json:"bricks"`
+	}
+	_ = json.Unmarshal(body, &st)
+	n := 0
+	for _, b := range st.Bricks {
+		if b.Online {
+			n++
+		}
+	}
+	return n
+}
+
+// leftovers lists what a failed create may have left in dir: brick
+// directories, with their volume-id mark if any.
+func leftovers(dir string) []string {
+	var out []string
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		what := p
+		if id, err := framework.Getxattr(p, "trusted.glusterfs.volume-id"); err == nil && len(id) > 0 {
+			what += " (marked)"
+		}
+		out = append(out, what)
+	}
+	return out
+}
+
+func TestCreateRollsBackWhenANodeIsDown(t *testing.T) {
+	c := pool(t, framework.Options{Nodes: 3})
+	c.Nodes[2].Servicemgr.Stop()
+	dir := t.TempDir()
+	code, resp := c.Do("POST", "/v1/volumes", fmt.Sprintf(`{"name":"gv0","replica_count":3,"bricks":%s,"force":true}`, brickList(c, dir, 3)))
+	require.Equal(t, 503, code, string(resp))
+	require.Contains(t, string(resp), "is disconnected")
+	require.Empty(t, leftovers(dir), "no directories or marks left on the other nodes")
+	code, _ = c.Do("GET", "/v1/volumes/gv0", "")
+	require.Equal(t, 404, code)
+
+	l := transactions(t, c)
+	require.NotEmpty(t, l)
+	tx := l[0]
+	require.Equal(t, "ROLLED_BACK", tx.State)
+	require.Contains(t, tx.Error, "is disconnected")
+	states := map[string]int{}
+	for _, s := range tx.Steps {
+		states[s.State]++
+	}
+	require.Equal(t, map[string]int{"STEP_UNDONE": 2, "STEP_FAILED": 1}, states,
+		"both prepared bricks undone; the unreachable node's step failed without effect: %+v", tx.Steps)
+}
+
+func TestConcurrentCreatesOfOneName(t *testing.T) {
+	c := pool(t, framework.Options{Nodes: 1})
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	dirs := []string{t.TempDir(), t.TempDir()}
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _ = c.Do("POST", "/v1/volumes", fmt.Sprintf(`{"name":"same","bricks":%s,"force":true}`, brickList(c, dirs[i], 2)))
+		}()
+	}
+	wg.Wait()
+	ok, conflict := 0, 0
+	for _, code := range codes {
+		switch code {
+		case 201:
+			ok++
+		case 409:
+			conflict++
+		}
+	}
+	require.Equal(t, 1, ok, "exactly one create succeeds: %v", codes)
+	require.Equal(t, 1, conflict, "the other gets 409: %v", codes)
+	// The loser left nothing behind.
+	marked := 0
+	for _, d := range dirs {
+		for _, l := range leftovers(d) {
+			if strings.HasSuffix(l, "(marked)") {
+				marked++
+			}
+		}
+	}
+	require.Equal(t, 2, marked, "only the winner's two bricks are marked")
+}
+
+func TestOrchestratorKilledMidCreateIsRolledBack(t *testing.T) {
+	for _, point := range []string{"before-step-1", "after-step-1", "after-step-2", "before-commit"} {
+		t.Run(point, func(t *testing.T) {
+			c := pool(t, framework.Options{Nodes: 2, OrchestratorArgs: []string{"--failpoints=volume.create/" + point + "=crash"}})
+			dir := t.TempDir()
+			code, resp := c.Do("POST", "/v1/volumes", fmt.Sprintf(`{"name":"gv0","replica_count":2,"bricks":%s,"force":true}`, brickList(c, dir, 2)))
+			require.NotEqual(t, 201, code, string(resp))
+			t.Logf("create answered %d %s", code, resp)
+			err, _ := c.Orchestrator.Wait(10 * time.Second)
+			require.ErrorContains(t, err, "exit status 17", "the orchestrator crashed at the failpoint")
+			// Restarted without the failpoint, it finds the transaction and rolls it back.
+			c.Orchestrator.SetArgs(removeFailpoints(c.Orchestrator.Args()))
+			require.NoError(t, c.Orchestrator.Start())
+			var tx txnJSON
+			var last []byte
+			testutil.Await(t, 60*time.Second, func() bool {
+				code, body := c.Do("GET", "/v1/transactions", "")
+				last = body
+				var l []txnJSON
+				if code != 200 || json.Unmarshal(body, &l) != nil || len(l) == 0 {
+					return false
+				}
+				tx = l[0]
+				return tx.State == "ROLLED_BACK"
+			}, "the transaction rolled back by recovery: %+v (last answer %s)", &tx, &last)
+			require.Empty(t, leftovers(dir), "nodes consistent: nothing left")
+			code, _ = c.Do("GET", "/v1/volumes/gv0", "")
+			require.Equal(t, 404, code, "config consistent: no volume")
+			// And the name is free again.
+			code, resp = c.Do("POST", "/v1/volumes", fmt.Sprintf(`{"name":"gv0","replica_count":2,"bricks":%s,"force":true}`, brickList(c, dir, 2)))
+			require.Equal(t, 201, code, string(resp))
+		})
+	}
+}
+
+func removeFailpoints(args []string) []string {
+	var out []string
+	for _, a := range args {
+		if !strings.HasPrefix(a, "--failpoints=") {
+			out = append(out, a)
+		}
+	}
+	return out
+}

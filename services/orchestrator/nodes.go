@@ -1,0 +1,134 @@
+package orchestrator
+
+import (
+	"context"
+	"strconv"
+	"sync"
+
+	"github.com/hashicorp/consul/api"
+	"google.golang.org/grpc"
+
+	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
+	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/discovery"
+	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
+	"github.com/glusterd-ng/glusterd-ng/services/orchestrator/internal/txn"
+)
+
+// Step kinds, the names transaction steps are journaled under.
+const (
+	stepPrepareBrick = "prepare-brick"
+	stepCleanupBrick = "cleanup-brick"
+)
+
+// nodes reaches each storage node's servicemgr, found in Consul's catalog
+// by node id.
+type nodes struct {
+	consul *api.Client
+
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn // by address
+}
+
+// client returns node's service manager.
+func (n *nodes) client(ctx context.Context, nodeID string) (servicemgrv1.ServiceManagerClient, error) {
+	addr, found, err := discovery.NodeInstance(ctx, n.consul, "servicemgr", nodeID)
+	if err != nil {
+		return nil, errs.Wrap(errs.Unavailable, err, "cannot look up node %s", nodeID)
+	}
+	if !found {
+		return nil, errs.New(errs.Unavailable, "node %s is disconnected: its servicemgr is not up", nodeID)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	conn, ok := n.conns[addr]
+	if !ok {
+		if conn, err = grpcx.Dial(addr); err != nil {
+			return nil, errs.Wrap(errs.Unavailable, err, "dial node %s at %s", nodeID, addr)
+		}
+		n.conns[addr] = conn
+	}
+	return servicemgrv1.NewServiceManagerClient(conn), nil
+}
+
+func (n *nodes) close() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, c := range n.conns {
+		c.Close()
+	}
+}
+
+// prepareStep is the journal entry that prepares one brick.
+func prepareStep(volumeID string, b *commonv1.Brick, force bool) *commonv1.TransactionStep {
+	return &commonv1.TransactionStep{Name: stepPrepareBrick, NodeId: b.PeerId, Args: map[string]string{
+		"volume_id": volumeID, "brick_path": b.Path, "force": strconv.FormatBool(force)}}
+}
+
+// cleanupStep is the roll-forward entry that cleans up one deleted brick.
+func cleanupStep(volumeID string, b *commonv1.Brick) *commonv1.TransactionStep {
+	return &commonv1.TransactionStep{Name: stepCleanupBrick, NodeId: b.PeerId, AfterCommit: true,
+		Args: map[string]string{"volume_id": volumeID, "brick_path": b.Path}}
+}
+
+// actions are the node steps transactions are made of, each with its undo.
+func (n *nodes) actions() map[string]txn.Action {
+	return map[string]txn.Action{
+		stepPrepareBrick: {
+			Do: func(ctx context.Context, s *commonv1.TransactionStep) error {
+				c, err := n.client(ctx, s.NodeId)
+				if err != nil {
+					s.Args[txn.ArgNotApplied] = "true"
+					return err
+				}
+				resp, err := c.PrepareBrick(ctx, &servicemgrv1.PrepareBrickRequest{VolumeId: s.Args["volume_id"],
+					BrickPath: s.Args["brick_path"], CreateDir: true, Force: s.Args["force"] == "true"})
+				if err != nil {
+					err = errs.FromStatus(err)
+					if refused(err) {
+						// PrepareBrick undoes its own work when it refuses.
+						s.Args[txn.ArgNotApplied] = "true"
+					}
+					return err
+				}
+				// Only what this step created is removed by its undo.
+				s.Args["created_dir"] = strconv.FormatBool(resp.CreatedDir)
+				return nil
+			},
+			Undo: func(ctx context.Context, s *commonv1.TransactionStep) error {
+				c, err := n.client(ctx, s.NodeId)
+				if err != nil {
+					return err
+				}
+				_, err = c.UnprepareBrick(ctx, &servicemgrv1.UnprepareBrickRequest{VolumeId: s.Args["volume_id"],
+					BrickPath: s.Args["brick_path"], RemoveDir: s.Args["created_dir"] == "true"})
+				return errs.FromStatus(err)
+			},
+		},
+		stepCleanupBrick: {
+			Do: func(ctx context.Context, s *commonv1.TransactionStep) error {
+				c, err := n.client(ctx, s.NodeId)
+				if err != nil {
+					return err
+				}
+				_, err = c.CleanupBrick(ctx, &servicemgrv1.CleanupBrickRequest{VolumeId: s.Args["volume_id"], BrickPath: s.Args["brick_path"]})
+				if err = errs.FromStatus(err); errs.Is(err, errs.NotFound) {
+					return nil // the directory is gone already
+				}
+				return err
+			},
+		},
+	}
+}
+
+// refused says whether a node action answered with a refusal (it checked
+// and changed nothing), as opposed to failing at an unknown point.
+func refused(err error) bool {
+	switch errs.KindOf(err) {
+	case errs.Invalid, errs.Precondition, errs.AlreadyExists, errs.NotFound:
+		return true
+	}
+	return false
+}
