@@ -153,7 +153,10 @@ glusterd-ng is running; state is kept in %s
 	for i := 2; i <= nodes; i++ {
 		fmt.Printf(" && %s peer probe 127.1.1.%d", filepath.Join(bin, "gdctl"), i)
 	}
-	fmt.Printf("\nThen:            %s pool list\n\n", filepath.Join(bin, "gdctl"))
+	fmt.Printf("\nThen:            %s pool list\n", filepath.Join(bin, "gdctl"))
+	fmt.Printf("A volume:        %s volume create gv0 127.1.1.1:%s force && %[1]s volume start gv0\n",
+		filepath.Join(bin, "gdctl"), filepath.Join(state, "bricks", "gv0-b1"))
+	fmt.Printf("Mount it:        mkdir -p /mnt/gv0 && mount -t glusterfs 127.1.1.1:/gv0 /mnt/gv0\n\n")
 	fmt.Println("Ctrl-C stops everything.")
 	select {
 	case <-ctx.Done():
