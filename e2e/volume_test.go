@@ -5,14 +5,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	orchestratorv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/orchestrator/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/e2e/framework"
+	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
 	"github.com/glusterd-ng/glusterd-ng/libs/testutil"
 )
 
@@ -289,5 +295,95 @@ func removeFailpoints(args []string) []string {
 			out = append(out, a)
 		}
 	}
+	return out
+}
+
+func TestTwoOrchestratorReplicasAreSerialized(t *testing.T) {
+	c := pool(t, framework.Options{Nodes: 1})
+	_, second := c.AddOrchestrator("orchestratord-2")
+	code, resp := c.Do("POST", "/v1/volumes", fmt.Sprintf(`{"name":"gv0","bricks":%s,"force":true}`, brickList(c, t.TempDir(), 1)))
+	require.Equal(t, 201, code, string(resp))
+
+	var clients []orchestratorv1.VolumeServiceClient
+	for _, addr := range []string{c.OrchestratorAddr, second} {
+		conn, err := grpcx.Dial(addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		clients = append(clients, orchestratorv1.NewVolumeServiceClient(conn))
+	}
+	keys := []string{"performance.quick-read", "performance.io-cache", "performance.read-ahead", "performance.stat-prefetch",
+		"performance.write-behind", "performance.open-behind", "performance.readdir-ahead", "performance.nl-cache"}
+	want := map[string]string{"performance.quick-read": "off", "performance.io-cache": "on", "performance.read-ahead": "on",
+		"performance.stat-prefetch": "off", "performance.write-behind": "off", "performance.open-behind": "off",
+		"performance.readdir-ahead": "on", "performance.nl-cache": "on"}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	busy := 0
+	for i, k := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := clients[i%2]
+			deadline := time.Now().Add(60 * time.Second)
+			for time.Now().Before(deadline) {
+				_, err := cl.SetVolumeOptions(t.Context(), &orchestratorv1.SetVolumeOptionsRequest{Volume: "gv0", Options: map[string]string{k: want[k]}})
+				if err == nil {
+					return
+				}
+				st := status.Convert(err)
+				require.Contains(t, []codes.Code{codes.AlreadyExists, codes.Aborted}, st.Code(), "only 'busy' or 'changed underneath' refusals: %v", err)
+				mu.Lock()
+				busy++
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+			}
+			t.Errorf("set %s never succeeded", k)
+		}()
+	}
+	wg.Wait()
+	t.Logf("8 concurrent sets through two replicas: %d refused as busy and retried", busy)
+
+	// No update was lost: every key is set.
+	code, body := c.Do("GET", "/v1/volumes/gv0", "")
+	require.Equal(t, 200, code)
+	var vol struct {
+		Options map[string]string `json:"options"`
+	}
+	require.NoError(t, json.Unmarshal(body, &vol))
+	for k, v := range want {
+		require.Equal(t, v, vol.Options[k], "option %s", k)
+	}
+	// And the transactions that changed the volume never overlapped.
+	type span struct{ from, to time.Time }
+	var spans []span
+	for _, tx := range transactionsFull(t, c) {
+		if tx.Operation == "volume.set" && tx.State == "SUCCEEDED" {
+			spans = append(spans, span{tx.StartedAt, tx.FinishedAt})
+		}
+	}
+	require.Len(t, spans, len(keys))
+	sort.Slice(spans, func(i, j int) bool { return spans[i].from.Before(spans[j].from) })
+	for i := 1; i < len(spans); i++ {
+		require.False(t, spans[i].from.Before(spans[i-1].to), "volume.set transactions %d and %d overlap", i-1, i)
+	}
+}
+
+// transactionsFull reads GET /v1/transactions with times and operations.
+func transactionsFull(t *testing.T, c *framework.Cluster) []struct {
+	Operation  string    `json:"operation"`
+	State      string    `json:"state"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+} {
+	t.Helper()
+	code, body := c.Do("GET", "/v1/transactions", "")
+	require.Equal(t, 200, code, string(body))
+	var out []struct {
+		Operation  string    `json:"operation"`
+		State      string    `json:"state"`
+		StartedAt  time.Time `json:"started_at"`
+		FinishedAt time.Time `json:"finished_at"`
+	}
+	require.NoError(t, json.Unmarshal(body, &out))
 	return out
 }

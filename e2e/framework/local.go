@@ -111,6 +111,18 @@ func (p *Proc) Start() error {
 	return nil
 }
 
+// AddOrchestrator starts another orchestrator replica and returns it with
+// its gRPC address.
+func (c *Cluster) AddOrchestrator(name string, extra ...string) (*Proc, string) {
+	c.tb.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(c.tb, "127.0.0.1"))
+	p := c.proc(name, "orchestratord", append(c.common("--listen="+addr, "--session-ttl=10s", "--recover-interval=1s"), extra...)...)
+	if err := p.Start(); err != nil {
+		c.tb.Fatal(err)
+	}
+	return p, addr
+}
+
 // Args returns the process's arguments.
 func (p *Proc) Args() []string {
 	p.mu.Lock()
