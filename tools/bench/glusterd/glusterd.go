@@ -148,11 +148,11 @@ func Version() (string, error) {
 	return strings.TrimSpace(line), nil
 }
 
-// Instance is one glusterd on 127.1.1.Index with everything it writes under
-// Dir.
+// Instance is one glusterd on 127.1.1.Index (or the address given to
+// NewInstanceAt) with everything it writes under Dir.
 type Instance struct {
-	Index    int    // 1-based; the address is 127.1.1.Index
-	Addr     string // 127.1.1.Index
+	Index    int    // 1-based; the address is 127.1.1.Index unless NewInstanceAt set another
+	Addr     string // 127.1.1.Index, or NewInstanceAt's address
 	Dir      string // <base>/<Index>
 	WorkDir  string // management.working-directory (glusterd.info, peers/, vols/)
 	RunDir   string // management.run-directory (pid files of the services it would spawn)
@@ -221,6 +221,22 @@ func NewInstance(baseDir string, index int) (*Instance, error) {
 	return in, nil
 }
 
+// NewInstanceAt is NewInstance with the instance listening on addr, any
+// IPv4 loopback address (e.g. 127.1.5.1, away from the 127.1.1.x the tests
+// use), instead of 127.1.1.index; index still names its directory.
+func NewInstanceAt(baseDir string, index int, addr string) (*Instance, error) {
+	ip := net.ParseIP(addr).To4()
+	if ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("instance address %q is not an IPv4 loopback address", addr)
+	}
+	in, err := NewInstance(baseDir, index)
+	if err != nil {
+		return nil, err
+	}
+	in.Addr = ip.String()
+	return in, nil
+}
+
 // Args is glusterd's command line (without the program name).
 func (in *Instance) Args() []string {
 	return []string{
@@ -285,8 +301,15 @@ func (in *Instance) writeHosts() error {
 		b.WriteString("127.0.0.1 localhost\n")
 	}
 	b.WriteString("# glusterd bench: answer reverse lookups of the instance addresses locally\n")
-	for k := 1; k <= MaxInstances; k++ {
-		fmt.Fprintf(&b, "%s%d %s%d\n", AddrPrefix, k, AddrPrefix, k)
+	prefixes := []string{AddrPrefix}
+	// An instance placed elsewhere (NewInstanceAt) has its peers in its own /24.
+	if p := in.Addr[:strings.LastIndexByte(in.Addr, '.')+1]; p != AddrPrefix {
+		prefixes = append(prefixes, p)
+	}
+	for _, p := range prefixes {
+		for k := 1; k <= MaxInstances; k++ {
+			fmt.Fprintf(&b, "%s%d %s%d\n", p, k, p, k)
+		}
 	}
 	return os.WriteFile(in.HostsFile, []byte(b.String()), 0o644)
 }
