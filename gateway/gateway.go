@@ -80,6 +80,13 @@ func New(cfg Config, logger *zap.Logger) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, log: logger, kv: kv, conns: map[string]*grpc.ClientConn{"store": storeConn, "peer": peerConn, "orchestrator": orchConn}, reg: reg, metrics: newHTTPMetrics(reg)}
 
 	mux := runtime.NewServeMux(
+		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
+			// Only what the API documents leaves the gateway as a header.
+			if key == grpcx.StaleHeader {
+				return "X-Stale-Ms", true
+			}
+			return "", false
+		}),
 		runtime.WithErrorHandler(writeError),
 		runtime.WithRoutingErrorHandler(routingError),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -133,7 +140,7 @@ func New(cfg Config, logger *zap.Logger) (*Gateway, error) {
 		_, _ = w.Write(openapi.Document)
 	})
 	root.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	root.Handle("/", g.withTimeout(mux))
+	root.Handle("/", g.withTimeout(asyncQuery(mux)))
 
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

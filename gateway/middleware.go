@@ -1,6 +1,9 @@
 package gateway
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -98,5 +101,46 @@ func (g *Gateway) middleware(next http.Handler) http.Handler {
 			zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Int("status", sw.status),
 			zap.Int("bytes", sw.bytes), zap.Duration("duration", d), log.RequestID(id),
 			zap.String("remote", r.RemoteAddr))
+	})
+}
+
+// maxAsyncBody bounds a request body the async rewrite reads.
+const maxAsyncBody = 1 << 20
+
+// asyncQuery lets every operation take ?async=true (API.md), also those
+// whose whole JSON body is the request message, where grpc-gateway reads no
+// query parameters: the flag is moved into the body.
+func asyncQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("async") == "" || (r.Method != http.MethodPost && r.Method != http.MethodPatch) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		async, err := strconv.ParseBool(q.Get("async"))
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"code": 3, "message": "async: want true or false", "details": []any{}})
+			return
+		}
+		raw, err := io.ReadAll(io.LimitReader(r.Body, maxAsyncBody))
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"code": 3, "message": "cannot read the request body", "details": []any{}})
+			return
+		}
+		body := map[string]any{}
+		if len(bytes.TrimSpace(raw)) > 0 {
+			if err := json.Unmarshal(raw, &body); err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]any{"code": 3, "message": "the request body is not a JSON object: " + err.Error(), "details": []any{}})
+				return
+			}
+		}
+		body["async"] = async
+		raw, _ = json.Marshal(body)
+		q.Del("async")
+		r2 := r.Clone(r.Context())
+		r2.URL.RawQuery = q.Encode()
+		r2.Body = io.NopCloser(bytes.NewReader(raw))
+		r2.ContentLength = int64(len(raw))
+		next.ServeHTTP(w, r2)
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -109,10 +110,11 @@ func fromPair(p *api.KVPair) Entry {
 func (c *Client) Get(ctx context.Context, key string) (*Entry, uint64, error) {
 	ctx, cancel := c.reqCtx(ctx)
 	defer cancel()
-	p, meta, err := c.api.KV().Get(key, (&api.QueryOptions{}).WithContext(ctx))
+	p, meta, err := c.api.KV().Get(key, c.readOptions(ctx))
 	if err != nil {
 		return nil, 0, c.Classify(err, "read "+key)
 	}
+	noteStale(ctx, meta)
 	if p == nil {
 		return nil, meta.LastIndex, nil
 	}
@@ -129,12 +131,13 @@ func (c *Client) List(ctx context.Context, prefix string) ([]Entry, uint64, erro
 
 func (c *Client) list(ctx context.Context, prefix string, q *api.QueryOptions) ([]Entry, uint64, error) {
 	if q == nil {
-		q = &api.QueryOptions{}
+		q = c.readOptions(ctx)
 	}
 	ps, meta, err := c.api.KV().List(prefix, q.WithContext(ctx))
 	if err != nil {
 		return nil, 0, c.Classify(err, "list "+prefix)
 	}
+	noteStale(ctx, meta)
 	out := make([]Entry, len(ps))
 	for i, p := range ps {
 		out[i] = fromPair(p)
@@ -196,6 +199,53 @@ func (c *Client) CheckSize(key string, value []byte) error {
 		return errs.New(errs.TooLarge, "%s: value of %d bytes is over Consul's limit of %d bytes (kv_max_value_size)", key, len(value), c.maxValue)
 	}
 	return nil
+}
+
+// Staleness reports, for the reads made with a context from WithStaleness,
+// whether any was served without a leader and how old it may be.
+type Staleness struct {
+	mu          sync.Mutex
+	stale       bool
+	lastContact time.Duration
+}
+
+// Stale reports whether a read was served by a server without a leader, and
+// how long ago that server last heard from one (how stale the answer may be).
+func (s *Staleness) Stale() (bool, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stale, s.lastContact
+}
+
+type stalenessKey struct{}
+
+// WithStaleness returns a context whose reads report through the returned
+// Staleness whether they were stale.
+func WithStaleness(ctx context.Context) (context.Context, *Staleness) {
+	s := &Staleness{}
+	return context.WithValue(ctx, stalenessKey{}, s), s
+}
+
+// readOptions are a read's query options: the default (consistent through
+// the leader) while there is a leader; while the leader monitor sees none, a
+// stale read any server answers at once, which WithStaleness reports.
+func (c *Client) readOptions(ctx context.Context) *api.QueryOptions {
+	q := &api.QueryOptions{}
+	if c.noLeader.Load() {
+		q.AllowStale = true
+	}
+	return q.WithContext(ctx)
+}
+
+func noteStale(ctx context.Context, meta *api.QueryMeta) {
+	s, ok := ctx.Value(stalenessKey{}).(*Staleness)
+	if !ok || meta == nil || meta.KnownLeader {
+		return
+	}
+	s.mu.Lock()
+	s.stale = true
+	s.lastContact = max(s.lastContact, meta.LastContact)
+	s.mu.Unlock()
 }
 
 // Leader returns the address of Consul's raft leader, or NoQuorum when there is none.

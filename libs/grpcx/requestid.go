@@ -52,3 +52,9 @@ func validRequestID(id string) bool {
 // operation to run in the background; the gateway answers such a call
 // with HTTP 202 Accepted.
 const AcceptedHeader = "x-gdng-accepted"
+
+// StaleHeader is the response header a read carries when it was served
+// without a Consul leader: how long ago (in milliseconds) the answering
+// server last heard from one, so how stale the answer may be. The gateway
+// sends it as the HTTP header X-Stale-Ms.
+const StaleHeader = "x-gdng-stale-ms"

@@ -4,7 +4,9 @@ import (
 	"context"
 	"strings"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
@@ -12,6 +14,7 @@ import (
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
 	"github.com/glusterd-ng/glusterd-ng/libs/volgen"
 )
 
@@ -19,11 +22,21 @@ import (
 // from the store (volume records, and the nodes' runtime entries for status).
 
 func (s *volumes) list(ctx context.Context, kind storev1.Kind) ([]*storev1.Resource, error) {
-	resp, err := s.store.Raw().List(ctx, &storev1.ListRequest{Kind: kind})
+	var md metadata.MD
+	resp, err := s.store.Raw().List(ctx, &storev1.ListRequest{Kind: kind}, grpc.Header(&md))
 	if err != nil {
 		return nil, err
 	}
+	forwardStale(ctx, md)
 	return resp.Resources, nil
+}
+
+// forwardStale passes on the store's note that a read was served without a
+// Consul leader (and how stale it may be) to this call's caller.
+func forwardStale(ctx context.Context, md metadata.MD) {
+	if v := md.Get(grpcx.StaleHeader); len(v) > 0 {
+		_ = grpc.SetHeader(ctx, metadata.Pairs(grpcx.StaleHeader, v[0]))
+	}
 }
 
 func (s *volumes) ListVolumes(ctx context.Context, _ *orchestratorv1.ListVolumesRequest) (*orchestratorv1.ListVolumesResponse, error) {
@@ -39,7 +52,9 @@ func (s *volumes) ListVolumes(ctx context.Context, _ *orchestratorv1.ListVolumes
 }
 
 func (s *volumes) GetVolume(ctx context.Context, req *orchestratorv1.GetVolumeRequest) (*commonv1.Volume, error) {
-	resp, err := s.store.Raw().Get(ctx, &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_VOLUME, Name: req.GetVolume()}})
+	var md metadata.MD
+	resp, err := s.store.Raw().Get(ctx, &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_VOLUME, Name: req.GetVolume()}}, grpc.Header(&md))
+	forwardStale(ctx, md)
 	if err != nil {
 		if st := status.Convert(err); st.Code() == codes.InvalidArgument {
 			// Name the path parameter, not the store's key field.

@@ -2,10 +2,16 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
+	"github.com/glusterd-ng/glusterd-ng/libs/consulkv"
+	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
 	"github.com/glusterd-ng/glusterd-ng/services/store/internal/engine"
 )
 
@@ -17,18 +23,22 @@ type handler struct {
 }
 
 func (h *handler) Get(ctx context.Context, req *storev1.GetRequest) (*storev1.GetResponse, error) {
-	r, v, err := h.store.Get(ctx, req.GetKey())
+	rctx, st := consulkv.WithStaleness(ctx)
+	r, v, err := h.store.Get(rctx, req.GetKey())
 	if err != nil {
 		return nil, err
 	}
+	reportStale(ctx, st)
 	return &storev1.GetResponse{Resource: r, ResourceVersion: v}, nil
 }
 
 func (h *handler) List(ctx context.Context, req *storev1.ListRequest) (*storev1.ListResponse, error) {
-	rs, v, err := h.store.List(ctx, req.GetKind(), req.GetNodeId())
+	rctx, st := consulkv.WithStaleness(ctx)
+	rs, v, err := h.store.List(rctx, req.GetKind(), req.GetNodeId())
 	if err != nil {
 		return nil, err
 	}
+	reportStale(ctx, st)
 	return &storev1.ListResponse{Resources: rs, Version: v}, nil
 }
 
@@ -95,6 +105,14 @@ func (h *handler) GetCluster(ctx context.Context, _ *storev1.GetClusterRequest) 
 		PeerCount: uint32(ci.Peers), VolumeCount: uint32(ci.Volumes),
 		CreatedAt: ci.Cluster.CreatedAt,
 	}, nil
+}
+
+// reportStale tells the caller, in a response header, that a read was
+// served without a Consul leader and how stale it may be.
+func reportStale(ctx context.Context, st *consulkv.Staleness) {
+	if stale, age := st.Stale(); stale {
+		_ = grpc.SetHeader(ctx, metadata.Pairs(grpcx.StaleHeader, strconv.FormatInt(age.Milliseconds(), 10)))
+	}
 }
 
 var (

@@ -14,11 +14,13 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
+	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
 	"github.com/glusterd-ng/glusterd-ng/libs/testutil"
 )
 
@@ -443,6 +445,17 @@ func TestLeaderChangeAndNoQuorum(t *testing.T) {
 	_, err = c.Update(cctx, &storev1.UpdateRequest{Resource: vol("v0"), ResourceVersion: cr.ResourceVersion})
 	requireCode(t, err, codes.Unavailable, "no quorum")
 
+	// Reads still answer, saying how stale they may be.
+	var md metadata.MD
+	got0, err := c.Get(cctx, &storev1.GetRequest{Key: volKey("v0")}, grpc.Header(&md))
+	require.NoError(t, err)
+	require.Equal(t, cr.ResourceVersion, got0.ResourceVersion)
+	require.NotEmpty(t, md.Get(grpcx.StaleHeader), "a read without a leader says it may be stale")
+	md = nil
+	_, err = c.List(cctx, &storev1.ListRequest{Kind: storev1.Kind_VOLUME}, grpc.Header(&md))
+	require.NoError(t, err)
+	require.NotEmpty(t, md.Get(grpcx.StaleHeader))
+
 	// Quorum back: writes work, and the open watch has every change in order.
 	require.NoError(t, errors.Join(leader.Start(), other.Start()))
 	testutil.Await(t, 30*time.Second, func() bool {
@@ -462,9 +475,11 @@ func TestLeaderChangeAndNoQuorum(t *testing.T) {
 	// A write refused for no quorum was not applied.
 	_, err = c.Get(ctx, &storev1.GetRequest{Key: volKey("refused")})
 	requireCode(t, err, codes.NotFound)
-	got, err := c.Get(ctx, &storev1.GetRequest{Key: volKey("v0")})
+	md = nil
+	got, err := c.Get(ctx, &storev1.GetRequest{Key: volKey("v0")}, grpc.Header(&md))
 	require.NoError(t, err)
 	require.Equal(t, cr.ResourceVersion, got.ResourceVersion)
+	require.Empty(t, md.Get(grpcx.StaleHeader), "with a leader, reads are consistent")
 }
 
 func TestConsulRebuiltEndsWatchesWithOutOfRange(t *testing.T) {

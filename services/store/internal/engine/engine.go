@@ -419,6 +419,11 @@ func (s *Store) Apply(ctx context.Context, ops []*storev1.Operation) ([]*storev1
 	if len(ops) == 0 {
 		return nil, 0, errs.InvalidField("operations", "must not be empty")
 	}
+	// Without a leader no write can be made durable; planning would also
+	// read a possibly stale copy and refuse for the wrong reason.
+	if err := s.kv.CheckQuorum(ctx); err != nil {
+		return nil, 0, err
+	}
 	plans := make([]*planned, len(ops))
 	var all []consulkv.Op
 	owner := []int{}
