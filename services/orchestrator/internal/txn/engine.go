@@ -248,11 +248,18 @@ func (e *Engine) begin(ctx context.Context, plan Plan) (*handle, error) {
 		s.State = commonv1.StepState_STEP_PENDING
 	}
 	lock := &commonv1.Lock{Name: LockName(plan.Target), Owner: e.cfg.Owner, TransactionId: t.Id}
+	// Marked as running before it exists, so that recovery never takes it up.
+	e.mu.Lock()
+	e.running[t.Id] = true
+	e.mu.Unlock()
 	res, err := e.store.Raw().Apply(ctx, &storev1.ApplyRequest{Operations: []*storev1.Operation{
 		{Op: &storev1.Operation_Create{Create: &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Lock{Lock: lock}}, SessionId: sess}}},
 		{Op: &storev1.Operation_Create{Create: &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: t}}}}},
 	}})
 	if err != nil {
+		e.mu.Lock()
+		delete(e.running, t.Id)
+		e.mu.Unlock()
 		err = errs.FromStatus(err)
 		if errs.Is(err, errs.AlreadyExists) || errs.Is(err, errs.Conflict) {
 			return nil, e.busy(ctx, plan.Target)
@@ -261,9 +268,6 @@ func (e *Engine) begin(ctx context.Context, plan Plan) (*handle, error) {
 	}
 	t = res.Results[1].Resource.GetTransaction()
 	h := &handle{e: e, txn: t, lockVersion: res.Results[0].ResourceVersion, commit: plan.Commit, held: sessionCtx}
-	e.mu.Lock()
-	e.running[t.Id] = true
-	e.mu.Unlock()
 	e.log.Info("transaction begun", log.TxnID(t.Id), zap.String("operation", t.Operation), zap.String("target", t.Target))
 	return h, nil
 }
@@ -286,14 +290,72 @@ func (e *Engine) busy(ctx context.Context, target string) error {
 // save writes the journal record (check-and-set on its version); a
 // conflict means another orchestrator took the transaction over.
 func (h *handle) save(ctx context.Context) error {
-	res, err := h.e.store.Raw().Update(ctx, &storev1.UpdateRequest{
-		Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: h.txn}}, ResourceVersion: h.txn.Version})
+	var res *storev1.UpdateResponse
+	err := retryTransient(ctx, func() error {
+		var err error
+		res, err = h.e.store.Raw().Update(ctx, &storev1.UpdateRequest{
+			Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: h.txn}}, ResourceVersion: h.txn.Version})
+		err = errs.FromStatus(err)
+		if errs.Is(err, errs.Conflict) {
+			// An earlier attempt may have landed before its answer was lost.
+			if cur, gerr := h.current(ctx); gerr == nil && proto.Equal(withoutVersion(cur), withoutVersion(h.txn)) {
+				res = &storev1.UpdateResponse{Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: cur}}}
+				return nil
+			}
+		}
+		return err
+	})
 	if err != nil {
-		return errs.Wrap(errs.KindOf(errs.FromStatus(err)), errs.FromStatus(err), "journal transaction %s", h.txn.Id)
+		return errs.Wrap(errs.KindOf(err), err, "journal transaction %s", h.txn.Id)
 	}
 	// Only the version changes: callers hold pointers into h.txn's steps.
 	h.txn.Version = res.Resource.GetTransaction().GetVersion()
 	return nil
+}
+
+// transientWindow is how long journal and commit writes are retried while
+// the store cannot answer (a Consul leader election, a store restart).
+const transientWindow = 20 * time.Second
+
+// transient says whether err may go away by itself soon.
+func transient(err error) bool {
+	switch errs.KindOf(err) {
+	case errs.Unavailable, errs.NoQuorum, errs.Timeout:
+		return true
+	}
+	return false
+}
+
+// retryTransient runs f until it succeeds, fails for good, or the store
+// has been unreachable for transientWindow.
+func retryTransient(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(transientWindow)
+	for {
+		err := f()
+		if err == nil || !transient(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// current reads the transaction's record as the store has it.
+func (h *handle) current(ctx context.Context) (*commonv1.Transaction, error) {
+	r, err := h.e.store.Raw().Get(ctx, &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_TRANSACTION, Name: h.txn.Id}})
+	if err != nil {
+		return nil, errs.FromStatus(err)
+	}
+	return r.Resource.GetTransaction(), nil
+}
+
+func withoutVersion(t *commonv1.Transaction) *commonv1.Transaction {
+	c := proto.CloneOf(t)
+	c.Version = 0
+	return c
 }
 
 // failpoint crashes or fails at a named point, when the test asked for it.
@@ -403,12 +465,22 @@ func (h *handle) commitNow(ctx context.Context) error {
 			Key: &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: LockName(t.Target)}, ResourceVersion: h.lockVersion}}},
 		&storev1.Operation{Op: &storev1.Operation_Update{Update: &storev1.UpdateRequest{
 			Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: t}}, ResourceVersion: t.Version}}})
-	res, err := h.e.store.Raw().Apply(ctx, &storev1.ApplyRequest{Operations: ops})
-	if err != nil {
+	var res *storev1.ApplyResponse
+	err = retryTransient(ctx, func() error {
+		var err error
+		res, err = h.e.store.Raw().Apply(ctx, &storev1.ApplyRequest{Operations: ops})
 		return errs.FromStatus(err)
+	})
+	if err == nil {
+		h.txn = res.Results[len(res.Results)-1].Resource.GetTransaction()
+		return nil
 	}
-	h.txn = res.Results[len(res.Results)-1].Resource.GetTransaction()
-	return nil
+	// A commit whose answer was lost may have landed: the record says.
+	if cur, gerr := h.current(ctx); gerr == nil && cur.State == commonv1.TransactionState_SUCCEEDED {
+		h.txn = cur
+		return nil
+	}
+	return err
 }
 
 // rollForward runs the after-commit steps; a failure is journaled but does
@@ -549,11 +621,23 @@ func (e *Engine) recoverOne(ctx context.Context, t *commonv1.Transaction) error 
 	e.mu.Unlock()
 	// Taking the lock fails while its holder lives (or during lock-delay).
 	lock := &commonv1.Lock{Name: LockName(t.Target), Owner: e.cfg.Owner, TransactionId: t.Id}
+	var lockVersion uint64
 	res, err := e.store.Raw().Create(ctx, &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Lock{Lock: lock}}, SessionId: sess})
-	if err != nil {
-		return errs.FromStatus(err)
+	switch err = errs.FromStatus(err); {
+	case err == nil:
+		lockVersion = res.ResourceVersion
+	case errs.Is(err, errs.AlreadyExists):
+		// Held by this replica for this transaction, which it gave up on
+		// (its journal could not be written): take it up again.
+		held, gerr := e.store.Raw().Get(ctx, &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: lock.Name}})
+		if gerr != nil || held.Resource.GetLock().GetOwner() != e.cfg.Owner || held.Resource.GetLock().GetTransactionId() != t.Id {
+			return err
+		}
+		lockVersion = held.ResourceVersion
+	default:
+		return err
 	}
-	h := &handle{e: e, txn: t, lockVersion: res.ResourceVersion, held: sessionCtx}
+	h := &handle{e: e, txn: t, lockVersion: lockVersion, held: sessionCtx}
 	e.mu.Lock()
 	e.running[t.Id] = true
 	e.mu.Unlock()
