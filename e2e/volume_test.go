@@ -387,3 +387,98 @@ func transactionsFull(t *testing.T, c *framework.Cluster) []struct {
 	require.NoError(t, json.Unmarshal(body, &out))
 	return out
 }
+
+// otherServers are the Consul servers the services do not talk to, the leader first.
+func otherServers(c *framework.Cluster) []*testutil.Consul {
+	leader := testutil.Leader(c.ConsulServers)
+	out := []*testutil.Consul{}
+	if leader != nil && leader != c.Consul {
+		out = append(out, leader)
+	}
+	for _, s := range c.ConsulServers {
+		if s != c.Consul && s != leader {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestConsulLeaderChangeMidTransaction(t *testing.T) {
+	c := pool(t, framework.Options{Nodes: 2, ConsulServers: 3})
+	dir := t.TempDir()
+	leader := testutil.Leader(c.ConsulServers)
+	require.NotNil(t, leader)
+	if leader == c.Consul {
+		t.Skip("the services' own Consul agent became the leader; this test kills a leader they do not talk to")
+	}
+	// A create of 16 bricks (32 journal writes and more) is under way when the leader dies.
+	code, resp := c.Do("POST", "/v1/volumes?async=true", fmt.Sprintf(`{"name":"gv0","replica_count":2,"bricks":%s,"force":true}`, brickList(c, dir, 16)))
+	require.Equal(t, 202, code, string(resp))
+	var accepted struct {
+		TransactionID string `json:"transaction_id"`
+	}
+	require.NoError(t, json.Unmarshal(resp, &accepted))
+	leader.Kill()
+	killedAt := time.Now()
+
+	var tx txnJSON
+	testutil.Await(t, 90*time.Second, func() bool {
+		code, body := c.Do("GET", "/v1/transactions/"+accepted.TransactionID, "")
+		if code != 200 || json.Unmarshal(body, &tx) != nil {
+			return false
+		}
+		return tx.State == "SUCCEEDED" || tx.State == "ROLLED_BACK"
+	}, "the transaction finished despite the leader change: %+v", &tx)
+	t.Logf("transaction %s %s %s after the leader was killed (error: %q)", tx.ID, tx.State, time.Since(killedAt).Round(time.Millisecond), tx.Error)
+
+	// Config and nodes agree, whichever way it ended.
+	code, _ = c.Do("GET", "/v1/volumes/gv0", "")
+	marked := 0
+	for _, l := range leftovers(dir) {
+		if strings.HasSuffix(l, "(marked)") {
+			marked++
+		}
+	}
+	if tx.State == "SUCCEEDED" {
+		require.Equal(t, 200, code)
+		require.Equal(t, 16, marked, "every brick prepared")
+	} else {
+		require.Equal(t, 404, code)
+		require.Empty(t, leftovers(dir), "nothing left after the rollback")
+	}
+	require.NoError(t, leader.Start())
+}
+
+func TestNoQuorumWritesFailFast(t *testing.T) {
+	c := pool(t, framework.Options{Nodes: 1, ConsulServers: 3})
+	code, resp := c.Do("POST", "/v1/volumes", fmt.Sprintf(`{"name":"gv0","bricks":%s,"force":true}`, brickList(c, t.TempDir(), 1)))
+	require.Equal(t, 201, code, string(resp))
+	code, resp = c.Do("PATCH", "/v1/volumes/gv0/options", `{"options":{"performance.io-cache":"on"}}`)
+	require.Equal(t, 200, code, "with quorum, the create's lock is free again: %s", resp)
+	for _, s := range otherServers(c) {
+		s.Kill()
+	}
+	// Every write is refused with a clear "no quorum" (503), not a hang to the deadline.
+	var last []byte
+	testutil.Await(t, 30*time.Second, func() bool {
+		code, body := c.Do("PATCH", "/v1/volumes/gv0/options", `{"options":{"performance.quick-read":"off"}}`)
+		last = body
+		return code == 503 && strings.Contains(string(body), "no quorum")
+	}, "writes refused for no quorum: %s", &last)
+	// Reads answer, saying how stale they may be.
+	code, hdr, body := c.DoHeader("GET", "/v1/volumes/gv0", "")
+	require.Equal(t, 200, code, string(body))
+	require.NotEmpty(t, hdr.Get("X-Stale-Ms"), "a read without a Consul leader says how stale it may be")
+	t.Logf("GET /v1/volumes/gv0 without a leader: 200, X-Stale-Ms: %s", hdr.Get("X-Stale-Ms"))
+	for _, req := range [][3]string{
+		{"POST", "/v1/volumes", fmt.Sprintf(`{"name":"gv1","bricks":%s,"force":true}`, brickList(c, t.TempDir(), 1))},
+		{"POST", "/v1/volumes/gv0:start", `{}`},
+		{"DELETE", "/v1/volumes/gv0", ""},
+	} {
+		start := time.Now()
+		code, body := c.Do(req[0], req[1], req[2])
+		require.Equal(t, 503, code, "%s %s: %s", req[0], req[1], body)
+		require.Contains(t, string(body), "no quorum", "%s %s", req[0], req[1])
+		t.Logf("%s %s refused in %s: %s", req[0], req[1], time.Since(start).Round(time.Millisecond), body)
+	}
+}

@@ -219,6 +219,8 @@ type Cluster struct {
 	dir    string
 	bin    string
 	Consul *testutil.Consul
+	// ConsulServers are all servers when Options.ConsulServers > 1.
+	ConsulServers []*testutil.Consul
 	// REST is the gateway's base URL.
 	REST string
 	// StoreAddr is the store's gRPC address.
@@ -260,13 +262,29 @@ type Options struct {
 	NodeArgs []string
 	// OrchestratorArgs are extra arguments for the orchestrator (failpoints).
 	OrchestratorArgs []string
+	// ConsulServers runs a Consul cluster of that many servers (default one);
+	// the services talk to a server that is not the leader at start.
+	ConsulServers int
 }
 
 // StartWith is Start with options.
 func StartWith(tb testing.TB, o Options) *Cluster {
 	tb.Helper()
 	n, first := o.Nodes, max(o.First, 1)
-	c := &Cluster{tb: tb, bin: Binaries(tb), Consul: testutil.NewConsul(tb), Procs: map[string]*Proc{}, nodeArgs: o.NodeArgs}
+	c := &Cluster{tb: tb, bin: Binaries(tb), Procs: map[string]*Proc{}, nodeArgs: o.NodeArgs}
+	if o.ConsulServers > 1 {
+		// Every service talks to a follower, so that the leader can be killed.
+		c.ConsulServers = testutil.NewConsulCluster(tb, o.ConsulServers)
+		leader := testutil.Leader(c.ConsulServers)
+		for _, s := range c.ConsulServers {
+			if s != leader {
+				c.Consul = s
+				break
+			}
+		}
+	} else {
+		c.Consul = testutil.NewConsul(tb)
+	}
 	c.dir = tb.TempDir()
 	c.StoreAddr = fmt.Sprintf("127.0.0.1:%d", freePort(tb, "127.0.0.1"))
 	c.PeerAddr = fmt.Sprintf("127.0.0.1:%d", freePort(tb, "127.0.0.1"))
@@ -385,6 +403,13 @@ func tail(s string, n int) string {
 // Do sends a REST request to the gateway and returns the status and body.
 func (c *Cluster) Do(method, path, body string) (int, []byte) {
 	c.tb.Helper()
+	code, _, b := c.DoHeader(method, path, body)
+	return code, b
+}
+
+// DoHeader is Do that also returns the response headers.
+func (c *Cluster) DoHeader(method, path, body string) (int, http.Header, []byte) {
+	c.tb.Helper()
 	req, err := http.NewRequest(method, c.REST+path, bytes.NewBufferString(body))
 	if err != nil {
 		c.tb.Fatal(err)
@@ -397,5 +422,5 @@ func (c *Cluster) Do(method, path, body string) (int, []byte) {
 	defer resp.Body.Close()
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(resp.Body)
-	return resp.StatusCode, buf.Bytes()
+	return resp.StatusCode, resp.Header, buf.Bytes()
 }
