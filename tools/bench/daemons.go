@@ -289,12 +289,18 @@ type proc struct {
 // startProc runs binDir/name with args, its output in logDir/name.log; it
 // dies with the bench.
 func startProc(binDir, logDir, name string, args ...string) (*proc, error) {
+	return startProcAs(binDir, logDir, name, name, args...)
+}
+
+// startProcAs is startProc for a program run more than once (one per
+// node): name names the process and its log, binary the program.
+func startProcAs(binDir, logDir, name, binary string, args ...string) (*proc, error) {
 	logf := filepath.Join(logDir, name+".log")
 	f, err := os.Create(logf)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd := exec.Command(filepath.Join(binDir, binary), args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -20,7 +20,7 @@ func main() {
 	n := flag.Int("n", 2000, "operations per measurement")
 	writes := flag.Int("watch-writes", 200, "writes per watch fan-out measurement")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the bench process (client and store) here")
-	only := flag.String("only", "store,peer,rpc,daemons", "comma-separated sections to run: store, peer, rpc, daemons")
+	only := flag.String("only", "store,peer,rpc,daemons,volumes", "comma-separated sections to run: store, peer, rpc, daemons, volumes")
 	rpcWorkers := flag.Int("rpc-workers", 8, "connections for the management RPC benchmark")
 	rpcDur := flag.Duration("rpc-duration", 5*time.Second, "duration of each management RPC measurement")
 	binDir := flag.String("bin", "bin", "directory with the built service binaries")
@@ -28,6 +28,11 @@ func main() {
 	glusterdNs := flag.String("glusterd-n", "3,10,30,100", "pool sizes for stock glusterd's peer probe (empty: skip)")
 	daemonsNs := flag.String("daemons-n", "1,10,100", "volume counts for the daemons benchmark (volumes started on one node)")
 	daemonsAllowance := flag.Duration("daemons-timeout", 3*time.Second, "daemons benchmark: time allowed per volume (plus 30s) for every brick to come online")
+	volRounds := flag.Int("volumes-rounds", 7, "volumes benchmark: rounds of create, start, set, stop, delete")
+	volSets := flag.Int("volumes-sets", 7, "volumes benchmark: volume sets timed at each count of other volumes")
+	volOthers := flag.String("volumes-others", "1,50,150", "volumes benchmark: counts of other volumes beside the one set")
+	volStarted := flag.String("volumes-started", "1,50", "volumes benchmark: counts of the other volumes to start, one after the other, for a second series of sets (empty: skip)")
+	volKeep := flag.Bool("volumes-keep", false, "volumes benchmark: keep the clusters' logs and state (their directory is printed)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -44,6 +49,9 @@ func main() {
 		"peer":    func() (string, error) { return peerSection(ctx, *binDir, *peerNs, *glusterdNs) },
 		"rpc":     func() (string, error) { return rpcSection(ctx, *binDir, *rpcWorkers, *rpcDur) },
 		"daemons": func() (string, error) { return daemonsSection(ctx, *binDir, *daemonsNs, *daemonsAllowance) },
+		"volumes": func() (string, error) {
+			return volumesSection(ctx, *binDir, *volRounds, *volSets, *volOthers, *volStarted, *volKeep)
+		},
 	}
 	for _, name := range strings.Split(*only, ",") {
 		run, ok := sections[strings.TrimSpace(name)]
