@@ -233,22 +233,30 @@ func (s *volumes) answer(ctx context.Context, name string, t *commonv1.Transacti
 // awaitBricks waits until every brick of vol is online (or, for a stop,
 // none is running), and otherwise names the bricks that are not.
 func (s *volumes) awaitBricks(ctx context.Context, vol *commonv1.Volume, online bool) error {
+	what := "online"
+	if !online {
+		what = "stopped"
+	}
 	deadline := time.Now().Add(s.onlineTimeout)
+	var lagging []string
+	var lastErr error
 	for {
-		lagging, err := s.laggingBricks(ctx, vol, online)
-		if err == nil && len(lagging) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			what := "online"
-			if !online {
-				what = "stopped"
+		l, err := s.laggingBricks(ctx, vol, online)
+		if err == nil {
+			if len(l) == 0 {
+				return nil
 			}
-			if err != nil {
-				return errs.Wrap(errs.Timeout, err, "volume %s: cannot tell whether its bricks are %s", vol.Name, what)
+			lagging = l
+		} else {
+			lastErr = err
+		}
+		waited := s.onlineTimeout - time.Until(deadline)
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			if lagging == nil {
+				return errs.Wrap(errs.Timeout, lastErr, "volume %s: cannot tell whether its bricks are %s: %v", vol.Name, what, lastErr)
 			}
 			return errs.New(errs.Timeout, "volume %s is %s, but after %s these bricks are not %s: %s",
-				vol.Name, strings.ToLower(map[bool]string{true: "STARTED", false: "STOPPED"}[online]), s.onlineTimeout, what, strings.Join(lagging, "; "))
+				vol.Name, map[bool]string{true: "started", false: "stopped"}[online], waited.Round(time.Second), what, strings.Join(lagging, "; "))
 		}
 		select {
 		case <-ctx.Done():
