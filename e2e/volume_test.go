@@ -482,3 +482,53 @@ func TestNoQuorumWritesFailFast(t *testing.T) {
 		t.Logf("%s %s refused in %s: %s", req[0], req[1], time.Since(start).Round(time.Millisecond), body)
 	}
 }
+
+func TestGdctlVolumeLifecycle(t *testing.T) {
+	c := pool(t, framework.Options{Nodes: 2, First: 41})
+	ctx := t.Context()
+	dir := t.TempDir()
+	gd := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := c.Gdctl(ctx, args...)
+		require.Equal(t, 0, code, "gdctl %s: %s%s", strings.Join(args, " "), out, errOut)
+		return out
+	}
+	out := gd("volume", "create", "gv0", "replica", "2", c.Nodes[0].Host+":"+dir+"/b1", c.Nodes[1].Host+":"+dir+"/b2", "force")
+	require.Contains(t, out, "volume create: gv0: success")
+	out = gd("volume", "start", "gv0")
+	require.Contains(t, out, "volume start: gv0: success")
+	out = gd("volume", "info", "gv0")
+	require.Contains(t, out, "Type: Replicate")
+	require.Contains(t, out, "Status: Started")
+	require.Contains(t, out, "Number of Bricks: 1 x 2 = 2")
+	out = gd("volume", "status", "gv0")
+	online := 0
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "Brick ") && strings.Contains(line, " Y ") {
+			online++
+		}
+	}
+	require.Equal(t, 2, online, "both bricks online: %s", out)
+	require.Contains(t, out, "Self-heal Daemon on")
+	gd("volume", "set", "gv0", "performance.quick-read", "off")
+	out = gd("volume", "get", "gv0", "performance.quick-read")
+	require.Contains(t, out, "off")
+	gd("volume", "reset", "gv0", "performance.quick-read")
+	out = gd("volume", "get", "gv0", "performance.quick-read")
+	require.Contains(t, out, "on")
+
+	// gluster's errors, from the server.
+	_, errOut, code := c.Gdctl(ctx, "volume", "set", "gv0", "performance.quick-reed", "off")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "performance.quick-read", "an unknown key names close matches")
+	_, errOut, code = c.Gdctl(ctx, "volume", "delete", "gv0", "--yes")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "stop it first")
+
+	out = gd("volume", "stop", "gv0", "--yes")
+	require.Contains(t, out, "volume stop: gv0: success")
+	out = gd("volume", "delete", "gv0", "--yes")
+	require.Contains(t, out, "volume delete: gv0: success")
+	out = gd("volume", "list")
+	require.NotContains(t, out, "gv0")
+}
