@@ -59,6 +59,32 @@ func Client(vol *commonv1.Volume, p Params) []byte {
 	return g.render()
 }
 
+// ClientName returns the name of the protocol/client block of the brick
+// with id brickID in vol's graphs, <vol>-client-<index in volume order>
+// (replicate keeps the brick's changelog under it), and whether vol has
+// that brick.
+func ClientName(vol *commonv1.Volume, brickID string) (string, bool) {
+	for i, b := range bricks(vol) {
+		if b.GetId() == brickID {
+			return vol.GetName() + "-client-" + strconv.Itoa(i), true
+		}
+	}
+	return "", false
+}
+
+// SetName returns the name of the replicate or disperse block of vol's
+// subvolume i (<vol>-replicate-<i>, <vol>-disperse-<i>), as the client and
+// self-heal graphs name it, or "" for a distribute volume.
+func SetName(vol *commonv1.Volume, i int) string {
+	switch vol.GetType() {
+	case commonv1.VolumeType_REPLICATE, commonv1.VolumeType_DISTRIBUTED_REPLICATE:
+		return fmt.Sprintf("%s-replicate-%d", vol.GetName(), i)
+	case commonv1.VolumeType_DISPERSE, commonv1.VolumeType_DISTRIBUTED_DISPERSE:
+		return fmt.Sprintf("%s-disperse-%d", vol.GetName(), i)
+	}
+	return ""
+}
+
 // addClients adds one protocol/client block per brick, named
 // <vol>-client-<index in volume order>; replicate keeps its changelog under
 // these names, so they must never change.
@@ -92,7 +118,7 @@ func addSets(g *graph, vol *commonv1.Volume, clients []*xlator) []*xlator {
 		next += len(sv.GetBricks())
 		switch vol.GetType() {
 		case commonv1.VolumeType_REPLICATE, commonv1.VolumeType_DISTRIBUTED_REPLICATE:
-			x := g.add(newXlator(fmt.Sprintf("%s-replicate-%d", vol.GetName(), i), "cluster/replicate", members...))
+			x := g.add(newXlator(SetName(vol, i), "cluster/replicate", members...))
 			names := make([]string, len(members))
 			for j, m := range members {
 				names[j] = m.name
@@ -104,7 +130,7 @@ func addSets(g *graph, vol *commonv1.Volume, clients []*xlator) []*xlator {
 			}
 			sets = append(sets, x)
 		case commonv1.VolumeType_DISPERSE, commonv1.VolumeType_DISTRIBUTED_DISPERSE:
-			x := g.add(newXlator(fmt.Sprintf("%s-disperse-%d", vol.GetName(), i), "cluster/disperse", members...))
+			x := g.add(newXlator(SetName(vol, i), "cluster/disperse", members...))
 			x.set("redundancy", strconv.Itoa(int(vol.GetRedundancyCount())))
 			sets = append(sets, x)
 		default:
