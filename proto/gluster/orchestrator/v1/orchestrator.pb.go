@@ -1118,12 +1118,17 @@ func (x *ResetVolumeOptionRequest) GetAsync() bool {
 }
 
 type AddBricksRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Volume        string                 `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
-	Bricks        []*BrickSpec           `protobuf:"bytes,2,rep,name=bricks,proto3" json:"bricks,omitempty"`
-	ReplicaCount  uint32                 `protobuf:"varint,3,opt,name=replica_count,json=replicaCount,proto3" json:"replica_count,omitempty"`
-	Force         bool                   `protobuf:"varint,4,opt,name=force,proto3" json:"force,omitempty"`
-	Async         bool                   `protobuf:"varint,5,opt,name=async,proto3" json:"async,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Volume string                 `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
+	Bricks []*BrickSpec           `protobuf:"bytes,2,rep,name=bricks,proto3" json:"bricks,omitempty"`
+	// replica_count raises the replica count: each set gets (replica_count -
+	// its current count) of the new bricks, in order. 0 (or the current count)
+	// adds whole sets.
+	ReplicaCount uint32 `protobuf:"varint,3,opt,name=replica_count,json=replicaCount,proto3" json:"replica_count,omitempty"`
+	// force allows bricks of one set on one peer and bricks on the root
+	// filesystem, and a change that renumbers the bricks of replica sets.
+	Force         bool `protobuf:"varint,4,opt,name=force,proto3" json:"force,omitempty"`
+	Async         bool `protobuf:"varint,5,opt,name=async,proto3" json:"async,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1196,10 +1201,12 @@ func (x *AddBricksRequest) GetAsync() bool {
 type RemoveBrickRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Volume string                 `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
-	// brick is the brick's id.
-	Brick         string `protobuf:"bytes,2,opt,name=brick,proto3" json:"brick,omitempty"`
-	Force         bool   `protobuf:"varint,3,opt,name=force,proto3" json:"force,omitempty"`
-	Async         bool   `protobuf:"varint,4,opt,name=async,proto3" json:"async,omitempty"`
+	// brick is the brick's id; its whole replica or disperse set is removed.
+	Brick string `protobuf:"bytes,2,opt,name=brick,proto3" json:"brick,omitempty"`
+	// force removes the set without migrating its data (not implemented
+	// yet): files on its bricks become unreachable through the volume.
+	Force         bool `protobuf:"varint,3,opt,name=force,proto3" json:"force,omitempty"`
+	Async         bool `protobuf:"varint,4,opt,name=async,proto3" json:"async,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1266,9 +1273,12 @@ type ReplaceBrickRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Volume string                 `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
 	// brick is the id of the brick to replace.
-	Brick         string     `protobuf:"bytes,2,opt,name=brick,proto3" json:"brick,omitempty"`
-	NewBrick      *BrickSpec `protobuf:"bytes,3,opt,name=new_brick,json=newBrick,proto3" json:"new_brick,omitempty"`
-	Async         bool       `protobuf:"varint,4,opt,name=async,proto3" json:"async,omitempty"`
+	Brick    string     `protobuf:"bytes,2,opt,name=brick,proto3" json:"brick,omitempty"`
+	NewBrick *BrickSpec `protobuf:"bytes,3,opt,name=new_brick,json=newBrick,proto3" json:"new_brick,omitempty"`
+	Async    bool       `protobuf:"varint,4,opt,name=async,proto3" json:"async,omitempty"`
+	// force allows the new brick on a peer that holds another brick of its
+	// set, and on the root filesystem.
+	Force         bool `protobuf:"varint,5,opt,name=force,proto3" json:"force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1327,6 +1337,13 @@ func (x *ReplaceBrickRequest) GetNewBrick() *BrickSpec {
 func (x *ReplaceBrickRequest) GetAsync() bool {
 	if x != nil {
 		return x.Async
+	}
+	return false
+}
+
+func (x *ReplaceBrickRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
 	}
 	return false
 }
@@ -1548,12 +1565,13 @@ const file_gluster_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x14\n" +
 	"\x05brick\x18\x02 \x01(\tR\x05brick\x12\x14\n" +
 	"\x05force\x18\x03 \x01(\bR\x05force\x12\x14\n" +
-	"\x05async\x18\x04 \x01(\bR\x05async\"\x9a\x01\n" +
+	"\x05async\x18\x04 \x01(\bR\x05async\"\xb0\x01\n" +
 	"\x13ReplaceBrickRequest\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x14\n" +
 	"\x05brick\x18\x02 \x01(\tR\x05brick\x12?\n" +
 	"\tnew_brick\x18\x03 \x01(\v2\".gluster.orchestrator.v1.BrickSpecR\bnewBrick\x12\x14\n" +
-	"\x05async\x18\x04 \x01(\bR\x05async\"\x19\n" +
+	"\x05async\x18\x04 \x01(\bR\x05async\x12\x14\n" +
+	"\x05force\x18\x05 \x01(\bR\x05force\"\x19\n" +
 	"\x17ListTransactionsRequest\"^\n" +
 	"\x18ListTransactionsResponse\x12B\n" +
 	"\ftransactions\x18\x01 \x03(\v2\x1e.gluster.common.v1.TransactionR\ftransactions\"'\n" +

@@ -891,6 +891,229 @@ func (x *StatedumpResponse) GetFiles() []*StatedumpFile {
 	return nil
 }
 
+type MarkBrickForHealRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// volume is the volume as it is with the new brick (its record may not
+	// be committed yet).
+	Volume *v1.Volume `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
+	// brick_id is the new, empty brick of a replica set.
+	BrickId string `protobuf:"bytes,2,opt,name=brick_id,json=brickId,proto3" json:"brick_id,omitempty"`
+	// replaced says the brick takes another one's place (replace-brick);
+	// otherwise it was added to raise the replica count (add-brick).
+	Replaced      bool `protobuf:"varint,3,opt,name=replaced,proto3" json:"replaced,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkBrickForHealRequest) Reset() {
+	*x = MarkBrickForHealRequest{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkBrickForHealRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkBrickForHealRequest) ProtoMessage() {}
+
+func (x *MarkBrickForHealRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkBrickForHealRequest.ProtoReflect.Descriptor instead.
+func (*MarkBrickForHealRequest) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *MarkBrickForHealRequest) GetVolume() *v1.Volume {
+	if x != nil {
+		return x.Volume
+	}
+	return nil
+}
+
+func (x *MarkBrickForHealRequest) GetBrickId() string {
+	if x != nil {
+		return x.BrickId
+	}
+	return ""
+}
+
+func (x *MarkBrickForHealRequest) GetReplaced() bool {
+	if x != nil {
+		return x.Replaced
+	}
+	return false
+}
+
+type MarkBrickForHealResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// client is the brick's protocol/client name in the volume's graph
+	// (<volume>-client-<n>), the name its set now blames.
+	Client        string `protobuf:"bytes,1,opt,name=client,proto3" json:"client,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkBrickForHealResponse) Reset() {
+	*x = MarkBrickForHealResponse{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkBrickForHealResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkBrickForHealResponse) ProtoMessage() {}
+
+func (x *MarkBrickForHealResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkBrickForHealResponse.ProtoReflect.Descriptor instead.
+func (*MarkBrickForHealResponse) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *MarkBrickForHealResponse) GetClient() string {
+	if x != nil {
+		return x.Client
+	}
+	return ""
+}
+
+type HealFullRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// volume is the volume the sets belong to.
+	Volume string `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
+	// sets are the replicate or disperse sets to heal, by their xlator names
+	// (<volume>-replicate-<n>, <volume>-disperse-<n>).
+	Sets []string `protobuf:"bytes,2,rep,name=sets,proto3" json:"sets,omitempty"`
+	// previous_pid is the pid of this node's self-heal daemon before the
+	// change that calls for the heal (0 when none ran): the heal waits for a
+	// daemon with another pid, the one started for the new layout.
+	PreviousPid   int32 `protobuf:"varint,3,opt,name=previous_pid,json=previousPid,proto3" json:"previous_pid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HealFullRequest) Reset() {
+	*x = HealFullRequest{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HealFullRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HealFullRequest) ProtoMessage() {}
+
+func (x *HealFullRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HealFullRequest.ProtoReflect.Descriptor instead.
+func (*HealFullRequest) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *HealFullRequest) GetVolume() string {
+	if x != nil {
+		return x.Volume
+	}
+	return ""
+}
+
+func (x *HealFullRequest) GetSets() []string {
+	if x != nil {
+		return x.Sets
+	}
+	return nil
+}
+
+func (x *HealFullRequest) GetPreviousPid() int32 {
+	if x != nil {
+		return x.PreviousPid
+	}
+	return 0
+}
+
+type HealFullResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// status is the daemon's answer for each brick of each set,
+	// "<set> brick <n>: <status>" (e.g. "Started self-heal", "Brick is remote").
+	Status        []string `protobuf:"bytes,1,rep,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HealFullResponse) Reset() {
+	*x = HealFullResponse{}
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HealFullResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HealFullResponse) ProtoMessage() {}
+
+func (x *HealFullResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_servicemgr_v1_servicemgr_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HealFullResponse.ProtoReflect.Descriptor instead.
+func (*HealFullResponse) Descriptor() ([]byte, []int) {
+	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *HealFullResponse) GetStatus() []string {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 var File_gluster_servicemgr_v1_servicemgr_proto protoreflect.FileDescriptor
 
 const file_gluster_servicemgr_v1_servicemgr_proto_rawDesc = "" +
@@ -951,7 +1174,19 @@ const file_gluster_servicemgr_v1_servicemgr_proto_rawDesc = "" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04path\x18\x03 \x01(\tR\x04path\"O\n" +
 	"\x11StatedumpResponse\x12:\n" +
-	"\x05files\x18\x01 \x03(\v2$.gluster.servicemgr.v1.StatedumpFileR\x05files2\x9b\x06\n" +
+	"\x05files\x18\x01 \x03(\v2$.gluster.servicemgr.v1.StatedumpFileR\x05files\"\x83\x01\n" +
+	"\x17MarkBrickForHealRequest\x121\n" +
+	"\x06volume\x18\x01 \x01(\v2\x19.gluster.common.v1.VolumeR\x06volume\x12\x19\n" +
+	"\bbrick_id\x18\x02 \x01(\tR\abrickId\x12\x1a\n" +
+	"\breplaced\x18\x03 \x01(\bR\breplaced\"2\n" +
+	"\x18MarkBrickForHealResponse\x12\x16\n" +
+	"\x06client\x18\x01 \x01(\tR\x06client\"`\n" +
+	"\x0fHealFullRequest\x12\x16\n" +
+	"\x06volume\x18\x01 \x01(\tR\x06volume\x12\x12\n" +
+	"\x04sets\x18\x02 \x03(\tR\x04sets\x12!\n" +
+	"\fprevious_pid\x18\x03 \x01(\x05R\vpreviousPid\"*\n" +
+	"\x10HealFullResponse\x12\x16\n" +
+	"\x06status\x18\x01 \x03(\tR\x06status2\xed\a\n" +
 	"\x0eServiceManager\x12d\n" +
 	"\vListDaemons\x12).gluster.servicemgr.v1.ListDaemonsRequest\x1a*.gluster.servicemgr.v1.ListDaemonsResponse\x12]\n" +
 	"\vGetIdentity\x12).gluster.servicemgr.v1.GetIdentityRequest\x1a#.gluster.servicemgr.v1.NodeIdentity\x12O\n" +
@@ -960,7 +1195,9 @@ const file_gluster_servicemgr_v1_servicemgr_proto_rawDesc = "" +
 	"\fPrepareBrick\x12*.gluster.servicemgr.v1.PrepareBrickRequest\x1a+.gluster.servicemgr.v1.PrepareBrickResponse\x12m\n" +
 	"\x0eUnprepareBrick\x12,.gluster.servicemgr.v1.UnprepareBrickRequest\x1a-.gluster.servicemgr.v1.UnprepareBrickResponse\x12g\n" +
 	"\fCleanupBrick\x12*.gluster.servicemgr.v1.CleanupBrickRequest\x1a+.gluster.servicemgr.v1.CleanupBrickResponse\x12^\n" +
-	"\tStatedump\x12'.gluster.servicemgr.v1.StatedumpRequest\x1a(.gluster.servicemgr.v1.StatedumpResponseBMZKgithub.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1;servicemgrv1b\x06proto3"
+	"\tStatedump\x12'.gluster.servicemgr.v1.StatedumpRequest\x1a(.gluster.servicemgr.v1.StatedumpResponse\x12s\n" +
+	"\x10MarkBrickForHeal\x12..gluster.servicemgr.v1.MarkBrickForHealRequest\x1a/.gluster.servicemgr.v1.MarkBrickForHealResponse\x12[\n" +
+	"\bHealFull\x12&.gluster.servicemgr.v1.HealFullRequest\x1a'.gluster.servicemgr.v1.HealFullResponseBMZKgithub.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1;servicemgrv1b\x06proto3"
 
 var (
 	file_gluster_servicemgr_v1_servicemgr_proto_rawDescOnce sync.Once
@@ -974,52 +1211,62 @@ func file_gluster_servicemgr_v1_servicemgr_proto_rawDescGZIP() []byte {
 	return file_gluster_servicemgr_v1_servicemgr_proto_rawDescData
 }
 
-var file_gluster_servicemgr_v1_servicemgr_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_gluster_servicemgr_v1_servicemgr_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_gluster_servicemgr_v1_servicemgr_proto_goTypes = []any{
-	(*ListDaemonsRequest)(nil),     // 0: gluster.servicemgr.v1.ListDaemonsRequest
-	(*ListDaemonsResponse)(nil),    // 1: gluster.servicemgr.v1.ListDaemonsResponse
-	(*GetIdentityRequest)(nil),     // 2: gluster.servicemgr.v1.GetIdentityRequest
-	(*NodeIdentity)(nil),           // 3: gluster.servicemgr.v1.NodeIdentity
-	(*JoinRequest)(nil),            // 4: gluster.servicemgr.v1.JoinRequest
-	(*JoinResponse)(nil),           // 5: gluster.servicemgr.v1.JoinResponse
-	(*LeaveRequest)(nil),           // 6: gluster.servicemgr.v1.LeaveRequest
-	(*LeaveResponse)(nil),          // 7: gluster.servicemgr.v1.LeaveResponse
-	(*PrepareBrickRequest)(nil),    // 8: gluster.servicemgr.v1.PrepareBrickRequest
-	(*PrepareBrickResponse)(nil),   // 9: gluster.servicemgr.v1.PrepareBrickResponse
-	(*UnprepareBrickRequest)(nil),  // 10: gluster.servicemgr.v1.UnprepareBrickRequest
-	(*UnprepareBrickResponse)(nil), // 11: gluster.servicemgr.v1.UnprepareBrickResponse
-	(*CleanupBrickRequest)(nil),    // 12: gluster.servicemgr.v1.CleanupBrickRequest
-	(*CleanupBrickResponse)(nil),   // 13: gluster.servicemgr.v1.CleanupBrickResponse
-	(*StatedumpRequest)(nil),       // 14: gluster.servicemgr.v1.StatedumpRequest
-	(*StatedumpFile)(nil),          // 15: gluster.servicemgr.v1.StatedumpFile
-	(*StatedumpResponse)(nil),      // 16: gluster.servicemgr.v1.StatedumpResponse
-	(*v1.RuntimeEntry)(nil),        // 17: gluster.common.v1.RuntimeEntry
+	(*ListDaemonsRequest)(nil),       // 0: gluster.servicemgr.v1.ListDaemonsRequest
+	(*ListDaemonsResponse)(nil),      // 1: gluster.servicemgr.v1.ListDaemonsResponse
+	(*GetIdentityRequest)(nil),       // 2: gluster.servicemgr.v1.GetIdentityRequest
+	(*NodeIdentity)(nil),             // 3: gluster.servicemgr.v1.NodeIdentity
+	(*JoinRequest)(nil),              // 4: gluster.servicemgr.v1.JoinRequest
+	(*JoinResponse)(nil),             // 5: gluster.servicemgr.v1.JoinResponse
+	(*LeaveRequest)(nil),             // 6: gluster.servicemgr.v1.LeaveRequest
+	(*LeaveResponse)(nil),            // 7: gluster.servicemgr.v1.LeaveResponse
+	(*PrepareBrickRequest)(nil),      // 8: gluster.servicemgr.v1.PrepareBrickRequest
+	(*PrepareBrickResponse)(nil),     // 9: gluster.servicemgr.v1.PrepareBrickResponse
+	(*UnprepareBrickRequest)(nil),    // 10: gluster.servicemgr.v1.UnprepareBrickRequest
+	(*UnprepareBrickResponse)(nil),   // 11: gluster.servicemgr.v1.UnprepareBrickResponse
+	(*CleanupBrickRequest)(nil),      // 12: gluster.servicemgr.v1.CleanupBrickRequest
+	(*CleanupBrickResponse)(nil),     // 13: gluster.servicemgr.v1.CleanupBrickResponse
+	(*StatedumpRequest)(nil),         // 14: gluster.servicemgr.v1.StatedumpRequest
+	(*StatedumpFile)(nil),            // 15: gluster.servicemgr.v1.StatedumpFile
+	(*StatedumpResponse)(nil),        // 16: gluster.servicemgr.v1.StatedumpResponse
+	(*MarkBrickForHealRequest)(nil),  // 17: gluster.servicemgr.v1.MarkBrickForHealRequest
+	(*MarkBrickForHealResponse)(nil), // 18: gluster.servicemgr.v1.MarkBrickForHealResponse
+	(*HealFullRequest)(nil),          // 19: gluster.servicemgr.v1.HealFullRequest
+	(*HealFullResponse)(nil),         // 20: gluster.servicemgr.v1.HealFullResponse
+	(*v1.RuntimeEntry)(nil),          // 21: gluster.common.v1.RuntimeEntry
+	(*v1.Volume)(nil),                // 22: gluster.common.v1.Volume
 }
 var file_gluster_servicemgr_v1_servicemgr_proto_depIdxs = []int32{
-	17, // 0: gluster.servicemgr.v1.ListDaemonsResponse.daemons:type_name -> gluster.common.v1.RuntimeEntry
+	21, // 0: gluster.servicemgr.v1.ListDaemonsResponse.daemons:type_name -> gluster.common.v1.RuntimeEntry
 	3,  // 1: gluster.servicemgr.v1.JoinResponse.identity:type_name -> gluster.servicemgr.v1.NodeIdentity
 	15, // 2: gluster.servicemgr.v1.StatedumpResponse.files:type_name -> gluster.servicemgr.v1.StatedumpFile
-	0,  // 3: gluster.servicemgr.v1.ServiceManager.ListDaemons:input_type -> gluster.servicemgr.v1.ListDaemonsRequest
-	2,  // 4: gluster.servicemgr.v1.ServiceManager.GetIdentity:input_type -> gluster.servicemgr.v1.GetIdentityRequest
-	4,  // 5: gluster.servicemgr.v1.ServiceManager.Join:input_type -> gluster.servicemgr.v1.JoinRequest
-	6,  // 6: gluster.servicemgr.v1.ServiceManager.Leave:input_type -> gluster.servicemgr.v1.LeaveRequest
-	8,  // 7: gluster.servicemgr.v1.ServiceManager.PrepareBrick:input_type -> gluster.servicemgr.v1.PrepareBrickRequest
-	10, // 8: gluster.servicemgr.v1.ServiceManager.UnprepareBrick:input_type -> gluster.servicemgr.v1.UnprepareBrickRequest
-	12, // 9: gluster.servicemgr.v1.ServiceManager.CleanupBrick:input_type -> gluster.servicemgr.v1.CleanupBrickRequest
-	14, // 10: gluster.servicemgr.v1.ServiceManager.Statedump:input_type -> gluster.servicemgr.v1.StatedumpRequest
-	1,  // 11: gluster.servicemgr.v1.ServiceManager.ListDaemons:output_type -> gluster.servicemgr.v1.ListDaemonsResponse
-	3,  // 12: gluster.servicemgr.v1.ServiceManager.GetIdentity:output_type -> gluster.servicemgr.v1.NodeIdentity
-	5,  // 13: gluster.servicemgr.v1.ServiceManager.Join:output_type -> gluster.servicemgr.v1.JoinResponse
-	7,  // 14: gluster.servicemgr.v1.ServiceManager.Leave:output_type -> gluster.servicemgr.v1.LeaveResponse
-	9,  // 15: gluster.servicemgr.v1.ServiceManager.PrepareBrick:output_type -> gluster.servicemgr.v1.PrepareBrickResponse
-	11, // 16: gluster.servicemgr.v1.ServiceManager.UnprepareBrick:output_type -> gluster.servicemgr.v1.UnprepareBrickResponse
-	13, // 17: gluster.servicemgr.v1.ServiceManager.CleanupBrick:output_type -> gluster.servicemgr.v1.CleanupBrickResponse
-	16, // 18: gluster.servicemgr.v1.ServiceManager.Statedump:output_type -> gluster.servicemgr.v1.StatedumpResponse
-	11, // [11:19] is the sub-list for method output_type
-	3,  // [3:11] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	22, // 3: gluster.servicemgr.v1.MarkBrickForHealRequest.volume:type_name -> gluster.common.v1.Volume
+	0,  // 4: gluster.servicemgr.v1.ServiceManager.ListDaemons:input_type -> gluster.servicemgr.v1.ListDaemonsRequest
+	2,  // 5: gluster.servicemgr.v1.ServiceManager.GetIdentity:input_type -> gluster.servicemgr.v1.GetIdentityRequest
+	4,  // 6: gluster.servicemgr.v1.ServiceManager.Join:input_type -> gluster.servicemgr.v1.JoinRequest
+	6,  // 7: gluster.servicemgr.v1.ServiceManager.Leave:input_type -> gluster.servicemgr.v1.LeaveRequest
+	8,  // 8: gluster.servicemgr.v1.ServiceManager.PrepareBrick:input_type -> gluster.servicemgr.v1.PrepareBrickRequest
+	10, // 9: gluster.servicemgr.v1.ServiceManager.UnprepareBrick:input_type -> gluster.servicemgr.v1.UnprepareBrickRequest
+	12, // 10: gluster.servicemgr.v1.ServiceManager.CleanupBrick:input_type -> gluster.servicemgr.v1.CleanupBrickRequest
+	14, // 11: gluster.servicemgr.v1.ServiceManager.Statedump:input_type -> gluster.servicemgr.v1.StatedumpRequest
+	17, // 12: gluster.servicemgr.v1.ServiceManager.MarkBrickForHeal:input_type -> gluster.servicemgr.v1.MarkBrickForHealRequest
+	19, // 13: gluster.servicemgr.v1.ServiceManager.HealFull:input_type -> gluster.servicemgr.v1.HealFullRequest
+	1,  // 14: gluster.servicemgr.v1.ServiceManager.ListDaemons:output_type -> gluster.servicemgr.v1.ListDaemonsResponse
+	3,  // 15: gluster.servicemgr.v1.ServiceManager.GetIdentity:output_type -> gluster.servicemgr.v1.NodeIdentity
+	5,  // 16: gluster.servicemgr.v1.ServiceManager.Join:output_type -> gluster.servicemgr.v1.JoinResponse
+	7,  // 17: gluster.servicemgr.v1.ServiceManager.Leave:output_type -> gluster.servicemgr.v1.LeaveResponse
+	9,  // 18: gluster.servicemgr.v1.ServiceManager.PrepareBrick:output_type -> gluster.servicemgr.v1.PrepareBrickResponse
+	11, // 19: gluster.servicemgr.v1.ServiceManager.UnprepareBrick:output_type -> gluster.servicemgr.v1.UnprepareBrickResponse
+	13, // 20: gluster.servicemgr.v1.ServiceManager.CleanupBrick:output_type -> gluster.servicemgr.v1.CleanupBrickResponse
+	16, // 21: gluster.servicemgr.v1.ServiceManager.Statedump:output_type -> gluster.servicemgr.v1.StatedumpResponse
+	18, // 22: gluster.servicemgr.v1.ServiceManager.MarkBrickForHeal:output_type -> gluster.servicemgr.v1.MarkBrickForHealResponse
+	20, // 23: gluster.servicemgr.v1.ServiceManager.HealFull:output_type -> gluster.servicemgr.v1.HealFullResponse
+	14, // [14:24] is the sub-list for method output_type
+	4,  // [4:14] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_gluster_servicemgr_v1_servicemgr_proto_init() }
@@ -1033,7 +1280,7 @@ func file_gluster_servicemgr_v1_servicemgr_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gluster_servicemgr_v1_servicemgr_proto_rawDesc), len(file_gluster_servicemgr_v1_servicemgr_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,14 +22,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ServiceManager_ListDaemons_FullMethodName    = "/gluster.servicemgr.v1.ServiceManager/ListDaemons"
-	ServiceManager_GetIdentity_FullMethodName    = "/gluster.servicemgr.v1.ServiceManager/GetIdentity"
-	ServiceManager_Join_FullMethodName           = "/gluster.servicemgr.v1.ServiceManager/Join"
-	ServiceManager_Leave_FullMethodName          = "/gluster.servicemgr.v1.ServiceManager/Leave"
-	ServiceManager_PrepareBrick_FullMethodName   = "/gluster.servicemgr.v1.ServiceManager/PrepareBrick"
-	ServiceManager_UnprepareBrick_FullMethodName = "/gluster.servicemgr.v1.ServiceManager/UnprepareBrick"
-	ServiceManager_CleanupBrick_FullMethodName   = "/gluster.servicemgr.v1.ServiceManager/CleanupBrick"
-	ServiceManager_Statedump_FullMethodName      = "/gluster.servicemgr.v1.ServiceManager/Statedump"
+	ServiceManager_ListDaemons_FullMethodName      = "/gluster.servicemgr.v1.ServiceManager/ListDaemons"
+	ServiceManager_GetIdentity_FullMethodName      = "/gluster.servicemgr.v1.ServiceManager/GetIdentity"
+	ServiceManager_Join_FullMethodName             = "/gluster.servicemgr.v1.ServiceManager/Join"
+	ServiceManager_Leave_FullMethodName            = "/gluster.servicemgr.v1.ServiceManager/Leave"
+	ServiceManager_PrepareBrick_FullMethodName     = "/gluster.servicemgr.v1.ServiceManager/PrepareBrick"
+	ServiceManager_UnprepareBrick_FullMethodName   = "/gluster.servicemgr.v1.ServiceManager/UnprepareBrick"
+	ServiceManager_CleanupBrick_FullMethodName     = "/gluster.servicemgr.v1.ServiceManager/CleanupBrick"
+	ServiceManager_Statedump_FullMethodName        = "/gluster.servicemgr.v1.ServiceManager/Statedump"
+	ServiceManager_MarkBrickForHeal_FullMethodName = "/gluster.servicemgr.v1.ServiceManager/MarkBrickForHeal"
+	ServiceManager_HealFull_FullMethodName         = "/gluster.servicemgr.v1.ServiceManager/HealFull"
 )
 
 // ServiceManagerClient is the client API for ServiceManager service.
@@ -55,6 +57,17 @@ type ServiceManagerClient interface {
 	// Statedump asks a volume's daemons on this node to write a statedump
 	// (SIGUSR1) and returns the files once written.
 	Statedump(ctx context.Context, in *StatedumpRequest, opts ...grpc.CallOption) (*StatedumpResponse, error)
+	// MarkBrickForHeal makes replicate heal a new, empty brick in full: it
+	// mounts the volume with the new brick (a private FUSE mount on this
+	// node) and asks replicate, through the replace-brick or add-brick
+	// virtual xattr on the root, to mark the rest of the brick's set as
+	// holding what the new brick lacks, as glusterd does.
+	MarkBrickForHeal(ctx context.Context, in *MarkBrickForHealRequest, opts ...grpc.CallOption) (*MarkBrickForHealResponse, error)
+	// HealFull has this node's self-heal daemon crawl its bricks of the given
+	// sets and heal everything they hold into the other bricks of each set
+	// (gluster volume heal <volume> full), once every brick of those sets is
+	// connected to it; sent through the daemon's brick-operations socket.
+	HealFull(ctx context.Context, in *HealFullRequest, opts ...grpc.CallOption) (*HealFullResponse, error)
 }
 
 type serviceManagerClient struct {
@@ -145,6 +158,26 @@ func (c *serviceManagerClient) Statedump(ctx context.Context, in *StatedumpReque
 	return out, nil
 }
 
+func (c *serviceManagerClient) MarkBrickForHeal(ctx context.Context, in *MarkBrickForHealRequest, opts ...grpc.CallOption) (*MarkBrickForHealResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MarkBrickForHealResponse)
+	err := c.cc.Invoke(ctx, ServiceManager_MarkBrickForHeal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serviceManagerClient) HealFull(ctx context.Context, in *HealFullRequest, opts ...grpc.CallOption) (*HealFullResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HealFullResponse)
+	err := c.cc.Invoke(ctx, ServiceManager_HealFull_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ServiceManagerServer is the server API for ServiceManager service.
 // All implementations must embed UnimplementedServiceManagerServer
 // for forward compatibility.
@@ -168,6 +201,17 @@ type ServiceManagerServer interface {
 	// Statedump asks a volume's daemons on this node to write a statedump
 	// (SIGUSR1) and returns the files once written.
 	Statedump(context.Context, *StatedumpRequest) (*StatedumpResponse, error)
+	// MarkBrickForHeal makes replicate heal a new, empty brick in full: it
+	// mounts the volume with the new brick (a private FUSE mount on this
+	// node) and asks replicate, through the replace-brick or add-brick
+	// virtual xattr on the root, to mark the rest of the brick's set as
+	// holding what the new brick lacks, as glusterd does.
+	MarkBrickForHeal(context.Context, *MarkBrickForHealRequest) (*MarkBrickForHealResponse, error)
+	// HealFull has this node's self-heal daemon crawl its bricks of the given
+	// sets and heal everything they hold into the other bricks of each set
+	// (gluster volume heal <volume> full), once every brick of those sets is
+	// connected to it; sent through the daemon's brick-operations socket.
+	HealFull(context.Context, *HealFullRequest) (*HealFullResponse, error)
 	mustEmbedUnimplementedServiceManagerServer()
 }
 
@@ -201,6 +245,12 @@ func (UnimplementedServiceManagerServer) CleanupBrick(context.Context, *CleanupB
 }
 func (UnimplementedServiceManagerServer) Statedump(context.Context, *StatedumpRequest) (*StatedumpResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Statedump not implemented")
+}
+func (UnimplementedServiceManagerServer) MarkBrickForHeal(context.Context, *MarkBrickForHealRequest) (*MarkBrickForHealResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MarkBrickForHeal not implemented")
+}
+func (UnimplementedServiceManagerServer) HealFull(context.Context, *HealFullRequest) (*HealFullResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method HealFull not implemented")
 }
 func (UnimplementedServiceManagerServer) mustEmbedUnimplementedServiceManagerServer() {}
 func (UnimplementedServiceManagerServer) testEmbeddedByValue()                        {}
@@ -367,6 +417,42 @@ func _ServiceManager_Statedump_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ServiceManager_MarkBrickForHeal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarkBrickForHealRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceManagerServer).MarkBrickForHeal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceManager_MarkBrickForHeal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceManagerServer).MarkBrickForHeal(ctx, req.(*MarkBrickForHealRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServiceManager_HealFull_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HealFullRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceManagerServer).HealFull(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceManager_HealFull_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceManagerServer).HealFull(ctx, req.(*HealFullRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ServiceManager_ServiceDesc is the grpc.ServiceDesc for ServiceManager service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -405,6 +491,14 @@ var ServiceManager_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Statedump",
 			Handler:    _ServiceManager_Statedump_Handler,
+		},
+		{
+			MethodName: "MarkBrickForHeal",
+			Handler:    _ServiceManager_MarkBrickForHeal_Handler,
+		},
+		{
+			MethodName: "HealFull",
+			Handler:    _ServiceManager_HealFull_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
