@@ -106,7 +106,8 @@ func (p SelfHealParams) SocketFile() string {
 //	-S <RunDir>/<hash>.socket
 //	    the daemon's end of glusterd's brick-operations program ("Gluster
 //	    Brick operations": translator ops such as a full heal, status,
-//	    terminate), unused by glusterd-ng so far but there for it.
+//	    terminate); servicemgr's HealFull sends the full-heal
+//	    translator op there.
 //	    glusterfs removes a stale socket file itself; a daemon that cannot
 //	    listen on it exits.
 //	--xlator-option *replicate*.node-uuid=<NodeID>
