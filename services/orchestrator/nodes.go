@@ -3,10 +3,12 @@ package orchestrator
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/consul/api"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	servicemgrv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
@@ -21,6 +23,11 @@ import (
 const (
 	stepPrepareBrick = "prepare-brick"
 	stepCleanupBrick = "cleanup-brick"
+	// stepMarkBrickForHeal has replicate heal a new, empty brick in full.
+	stepMarkBrickForHeal = "mark-brick-for-heal"
+	// stepHealFull starts a full heal of sets on a node that holds some of
+	// their bricks (after the commit).
+	stepHealFull = "heal-full"
 )
 
 // nodes reaches each storage node's servicemgr, found in Consul's catalog
@@ -73,6 +80,28 @@ func cleanupStep(volumeID string, b *commonv1.Brick) *commonv1.TransactionStep {
 		Args: map[string]string{"volume_id": volumeID, "brick_path": b.Path}}
 }
 
+// markStep is the journal entry that has replicate heal new brick b of
+// vol (the volume as it will be) in full: replaced for replace-brick,
+// otherwise a brick that raises the replica count. It runs on b's node,
+// which has just prepared b.
+func markStep(vol *commonv1.Volume, b *commonv1.Brick, replaced bool) (*commonv1.TransactionStep, error) {
+	rec, err := protojson.Marshal(vol)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "cannot encode volume %s for its journal", vol.Name)
+	}
+	return &commonv1.TransactionStep{Name: stepMarkBrickForHeal, NodeId: b.PeerId, Args: map[string]string{
+		"volume_id": vol.Id, "brick_id": b.Id, "brick_path": b.Path, "replaced": strconv.FormatBool(replaced),
+		"volume": string(rec)}}, nil
+}
+
+// healStep is the roll-forward entry that has node's self-heal daemon
+// heal sets of volume in full once it runs the new layout; shdPID is the
+// daemon's pid before the change (0 when none ran).
+func healStep(node, volume string, sets []string, shdPID int32) *commonv1.TransactionStep {
+	return &commonv1.TransactionStep{Name: stepHealFull, NodeId: node, AfterCommit: true, Args: map[string]string{
+		"volume": volume, "sets": strings.Join(sets, ","), "previous_pid": strconv.Itoa(int(shdPID))}}
+}
+
 // actions are the node steps transactions are made of, each with its undo.
 func (n *nodes) actions() map[string]txn.Action {
 	return map[string]txn.Action{
@@ -118,6 +147,47 @@ func (n *nodes) actions() map[string]txn.Action {
 					return nil // the directory is gone already
 				}
 				return err
+			},
+		},
+		// The mark has no undo: if the transaction rolls back, the set
+		// blames a brick name it does not have (add), or the brick that
+		// stays in place (replace), which its next heal of the root then
+		// merely checks against the others.
+		stepMarkBrickForHeal: {
+			Do: func(ctx context.Context, s *commonv1.TransactionStep) error {
+				vol := &commonv1.Volume{}
+				if err := protojson.Unmarshal([]byte(s.Args["volume"]), vol); err != nil {
+					s.Args[txn.ArgNotApplied] = "true"
+					return errs.Wrap(errs.Internal, err, "the journal's volume record does not decode")
+				}
+				c, err := n.client(ctx, s.NodeId)
+				if err != nil {
+					s.Args[txn.ArgNotApplied] = "true"
+					return err
+				}
+				resp, err := c.MarkBrickForHeal(ctx, &servicemgrv1.MarkBrickForHealRequest{Volume: vol,
+					BrickId: s.Args["brick_id"], Replaced: s.Args["replaced"] == "true"})
+				if err != nil {
+					return errs.FromStatus(err)
+				}
+				s.Args["client"] = resp.Client
+				return nil
+			},
+		},
+		stepHealFull: {
+			Do: func(ctx context.Context, s *commonv1.TransactionStep) error {
+				c, err := n.client(ctx, s.NodeId)
+				if err != nil {
+					return err
+				}
+				pid, _ := strconv.Atoi(s.Args["previous_pid"])
+				resp, err := c.HealFull(ctx, &servicemgrv1.HealFullRequest{Volume: s.Args["volume"],
+					Sets: strings.Split(s.Args["sets"], ","), PreviousPid: int32(pid)})
+				if err != nil {
+					return errs.FromStatus(err)
+				}
+				s.Args["status"] = strings.Join(resp.Status, "; ")
+				return nil
 			},
 		},
 	}
