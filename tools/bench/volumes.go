@@ -53,6 +53,9 @@ type volRuns struct {
 	setCPU, setCPUStarted map[int]cpuUse
 	// failures are the operations that failed, each with its error.
 	failures []string
+	// heldLocks are the locks still held once every operation had
+	// returned (glusterd-ng).
+	heldLocks []string
 	// createEach is the mean time of one create of the other volumes made
 	// to reach each count (from the count before).
 	createEach map[int]time.Duration
@@ -372,7 +375,11 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 	} else {
 		fmt.Fprintf(&b, "Floors (median): gdctl %s, REST %s.\n\n", ms(quantile(cli.floor, .5)), ms(quantile(rest.floor, .5)))
 	}
-	b.WriteString("| operation | glusterd (gluster CLI) median / p90 | glusterd-ng gdctl median / p90 | glusterd-ng REST median / p90 | gdctl ÷ gluster | REST ÷ (gluster − CLI floor) | target ≤ 0.5× (gdctl vs gluster) |\n|---|---|---|---|---|---|---|\n")
+	bd, bdErr := breakdown(filepath.Join(dir, "ng", "logs"))
+	if bdErr != nil {
+		fmt.Fprintf(os.Stderr, "volumes bench: no breakdown from the logs: %v\n", bdErr)
+	}
+	b.WriteString("| operation | glusterd (gluster CLI) median / p90 | glusterd-ng gdctl median / p90 | glusterd-ng REST median / p90 | of which the transaction (median) | gdctl ÷ gluster | REST ÷ (gluster − CLI floor) | target ≤ 0.5× (gdctl vs gluster) |\n|---|---|---|---|---|---|---|---|\n")
 	for _, op := range volOps {
 		g := "–"
 		ratio, restRatio, met := "–", "–", "–"
@@ -391,8 +398,17 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 		if op == "delete" {
 			name += " (REST: with cleanup_bricks)"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", name, g, pair(c), pair(r), ratio, restRatio, met)
+		txn := "–"
+		if d := bd.txn[op]; len(d) > 0 {
+			txn = ms(quantile(d, .5))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", name, g, pair(c), pair(r), txn, ratio, restRatio, met)
 	}
+	b.WriteString("\nThe transaction column is from the orchestrator's log (REST rounds): from \"transaction begun\" (lock and journal record written) to \"transaction succeeded\" (committed, lock released); create's includes preparing the three bricks one after the other, each step journaled before and after, delete's the three after-commit brick cleanups. What the REST time has beyond it is the request's reads before the transaction and, for start and stop, the wait for the bricks.")
+	if len(bd.online) > 0 {
+		fmt.Fprintf(&b, " In the starts, the last of the three bricks had signed in to its portmap %s (median) after the start transaction began (the portmaps' log), while the request returned after %s.", ms(quantile(bd.online, .5)), ms(quantile(rest.ops["start"], .5)))
+	}
+	b.WriteString("\n")
 
 	failed := func(who string, fs []string) {
 		if len(fs) == 0 {
@@ -404,12 +420,14 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 			fmt.Fprintf(&b, "  - %s\n", strings.ReplaceAll(f, "\n", " "))
 		}
 	}
-	b.WriteString("\nFailed operations (in the rounds and in the sets below; a set that failed was retried, its time includes the retries):\n\n")
+	b.WriteString("\nFailed operations (in the rounds and in the sets below; a set that failed was retried, its time includes the retries) and leftovers:\n\n")
 	if stock != nil {
 		failed("glusterd", stock.failures)
 	}
 	failed("glusterd-ng REST", rest.failures)
 	failed("glusterd-ng gdctl", cli.failures)
+	fmt.Fprintf(&b, "- glusterd-ng locks still held after the last operation had returned: %s.\n", listOrNone(rest.heldLocks))
+	fmt.Fprintf(&b, "- glusterd-ng transactions its one orchestrator, which never stopped, nevertheless took over as left unfinished (\"recovering a transaction its orchestrator left unfinished\" in its log): %s.\n", listOrNone(bd.recoveries))
 
 	fmt.Fprintf(&b, "\n### `volume set` beside other volumes\n\n")
 	fmt.Fprintf(&b, "Operators report glusterd taking 81 s for a `volume set` at 151 volumes. One started replica-3 volume `sv`; beside it %s other replica-3 volumes (one brick on each node) are created one after the other, through the CLI for glusterd and through the REST API for glusterd-ng, and left unstarted. At each count `volume set sv performance.quick-read off|on` runs %d times (for glusterd-ng %d times through REST and %d through gdctl, alternating), each 200 ms after the previous one returned, alternating the value so that every set changes it; median and p90 reported. Management CPU is the CPU time the management processes (the three glusterd; for glusterd-ng Consul and every service) used per set, measured until 1 s after the last set, so it includes work a set causes after it has returned; bricks and self-heal daemons are not counted. Create is the mean time of one `volume create` (CLI for glusterd, REST for glusterd-ng) of the other volumes made to reach the count. The tree column is what glusterd-ng keeps in Consul before the sets (keys by kind; every operation so far left a journal record in `transactions`), which the store's change feed lists whole after every write. Target: set time independent of the number of volumes (here: the median with the most volumes within 1.25× of the one with the fewest).\n\n", joinInts(levels), sets, sets, sets)
@@ -464,7 +482,20 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 		trend("started", startedLevels, func(r *volRuns) map[int][]time.Duration { return r.scaleStarted })
 		fmt.Fprintf(&b, "glusterd-ng's management CPU per set by process, with %d and with %d started: %s; %s.\n", startedLevels[0], startedLevels[len(startedLevels)-1], rest.setCPUStarted[startedLevels[0]], rest.setCPUStarted[startedLevels[len(startedLevels)-1]])
 	}
-	fmt.Fprintf(&b, "\nTarget (glusterd-ng's set time independent of the number of volumes, created and started): %s.\n\n", map[bool]string{true: "met", false: "**not met**"}[met])
+	fmt.Fprintf(&b, "\nTarget (glusterd-ng's set time independent of the number of volumes, created and started): %s.", map[bool]string{true: "met", false: "**not met**"}[met])
+	if len(levels) > 1 {
+		lo, hi := levels[0], levels[len(levels)-1]
+		grow := func(r *volRuns) string {
+			a, z := r.setCPU[lo].total(), r.setCPU[hi].total()
+			return fmt.Sprintf("%s at %d other volumes to %s at %d (%.1f×)", ms(a), lo, ms(z), hi, float64(z)/float64(max(a, time.Millisecond)))
+		}
+		fmt.Fprintf(&b, " The work behind a set is not: the management CPU per set went from %s with glusterd-ng", grow(rest))
+		if stock != nil {
+			fmt.Fprintf(&b, ", and from %s with glusterd", grow(stock))
+		}
+		b.WriteString(". Set times on a shared machine move with its load (see the load averages above), so one run's verdict on time alone is weak; the CPU per set is the steadier measure.")
+	}
+	b.WriteString("\n\n")
 	return b.String(), nil
 }
 
@@ -484,12 +515,119 @@ func binSource(binDir string) string {
 	return s + "; "
 }
 
+// ngBreakdown is where glusterd-ng's REST rounds spent their time, from
+// the services' logs.
+type ngBreakdown struct {
+	// txn is, per operation, from "transaction begun" to "transaction
+	// succeeded" in the orchestrator's log: the journaled transaction
+	// without the reads before it and, for start and stop, without the
+	// wait for the bricks after it.
+	txn map[string][]time.Duration
+	// online is, per start, from its transaction's begin until the last of
+	// the volume's bricks signed in to its node's portmap.
+	online []time.Duration
+	// recoveries are the transactions the orchestrator "recovered" (as
+	// left unfinished by a stopped orchestrator), as "operation on target";
+	// with one orchestrator that never stopped, every one is spurious.
+	recoveries []string
+}
+
+// logLine is the part of a service's JSON log line the breakdown reads.
+type logLine struct {
+	TS        time.Time `json:"ts"`
+	Msg       string    `json:"msg"`
+	TxnID     string    `json:"txn_id"`
+	Operation string    `json:"operation"`
+	Target    string    `json:"target"`
+	Brick     string    `json:"brick"`
+}
+
+func readLog(path string, each func(logLine)) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		var l logLine
+		if json.Unmarshal(line, &l) == nil {
+			each(l)
+		}
+	}
+	return nil
+}
+
+// breakdown reads the logs under logs for the REST rounds' volumes (rvK).
+func breakdown(logs string) (ngBreakdown, error) {
+	bd := ngBreakdown{txn: map[string][]time.Duration{}}
+	type began struct {
+		at      time.Time
+		op, vol string
+	}
+	txns := map[string]began{}
+	targets := map[string]string{}    // every transaction's operation and target
+	startAt := map[string]time.Time{} // volume → its start transaction's begin
+	err := readLog(filepath.Join(logs, "orchestratord.log"), func(l logLine) {
+		if l.Msg == "transaction begun" {
+			targets[l.TxnID] = l.Operation + " on " + l.Target
+		}
+		if l.Msg == "recovering a transaction its orchestrator left unfinished" {
+			bd.recoveries = append(bd.recoveries, targets[l.TxnID])
+		}
+		vol, ok := strings.CutPrefix(l.Target, "volume/")
+		switch {
+		case l.Msg == "transaction begun" && ok && strings.HasPrefix(vol, "rv"):
+			op := strings.TrimPrefix(l.Operation, "volume.")
+			txns[l.TxnID] = began{l.TS, op, vol}
+			if op == "start" {
+				startAt[vol] = l.TS
+			}
+		case l.Msg == "transaction succeeded":
+			if t, ok := txns[l.TxnID]; ok {
+				bd.txn[t.op] = append(bd.txn[t.op], l.TS.Sub(t.at))
+			}
+		}
+	})
+	if err != nil {
+		return bd, err
+	}
+	lastSignIn := map[string]time.Time{}
+	for k := 1; k <= volNodes; k++ {
+		err := readLog(filepath.Join(logs, fmt.Sprintf("portmapd-node%d.log", k)), func(l logLine) {
+			if l.Msg != "brick signed in" {
+				return
+			}
+			// Bricks of round volume rvK live under .../bricks/rest-rvK/.
+			for _, part := range strings.Split(l.Brick, "/") {
+				if vol, ok := strings.CutPrefix(part, "rest-"); ok && l.TS.After(lastSignIn[vol]) {
+					lastSignIn[vol] = l.TS
+				}
+			}
+		})
+		if err != nil {
+			return bd, err
+		}
+	}
+	for vol, at := range startAt {
+		if t, ok := lastSignIn[vol]; ok {
+			bd.online = append(bd.online, t.Sub(at))
+		}
+	}
+	return bd, nil
+}
+
 // pair formats a sample's median and p90.
 func pair(d []time.Duration) string {
 	if len(d) == 0 {
 		return "–"
 	}
 	return ms(quantile(d, .5)) + " / " + ms(quantile(d, .9))
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d (%s)", len(s), strings.Join(s, "; "))
 }
 
 func joinInts(ns []int) string {
@@ -947,7 +1085,24 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		rest.scaleStarted[n], cli.scaleStarted[n], rest.setCPUStarted[n] = d[0], d[1], cpu
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: %d of %d other volumes started (settled in %s, Consul tree %s); set: REST %v, gdctl %v, CPU per set %s\n", started, others, waited.Round(time.Second), rest.treeStarted[n], roundAll(d[0]), roundAll(d[1]), cpu)
 	}
+	// No operation runs now: a lock still held was leaked.
+	rest.heldLocks = c.heldLocks()
 	return rest, cli, nil
+}
+
+// heldLocks lists the locks held in Consul (by a session).
+func (c *ngCluster) heldLocks() []string {
+	pairs, _, err := c.consul.Client.KV().List("glusterd-ng/v1/locks/", nil)
+	if err != nil {
+		return []string{"cannot list: " + err.Error()}
+	}
+	var out []string
+	for _, p := range pairs {
+		if p.Session != "" {
+			out = append(out, strings.TrimPrefix(p.Key, "glusterd-ng/v1/locks/"))
+		}
+	}
+	return out
 }
 
 // pids are the cluster's management processes: the services and Consul
