@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -129,6 +130,15 @@ func (s *rpcServer) getSpec(ctx context.Context, c *sunrpc.Conn, call *sunrpc.Ca
 		mc.mu.Lock()
 		mc.key, mc.trust, mc.vol, mc.wide, mc.spec = req.Key, trusted, out.volume, out.nodeWide, out.data
 		mc.mu.Unlock()
+		// A change that landed while the volfile was built found this
+		// connection not yet registered for it: look again, and tell the
+		// process to fetch once it has this answer.
+		if again, err := s.vols.Get(ctx, req.Key, trusted); err == nil && !bytes.Equal(again.data, out.data) {
+			go func() {
+				time.Sleep(100 * time.Millisecond)
+				s.volumeChanged(context.WithoutCancel(ctx), out.volume)
+			}()
+		}
 	}
 	return reply(call, gluster.NewGetSpecReply(string(out.data)))
 }
