@@ -276,6 +276,40 @@ func retried(label string, failures *[]string, op func() error) error {
 	return err
 }
 
+// setTarget is the started volume whose option the scaling sets change. A
+// volume that stops taking sets (its lock left held, say) is replaced by a
+// fresh one, at most twice, and the replacement is listed with the failures.
+type setTarget struct {
+	name     string
+	value    func() string // the next value of performance.quick-read
+	fresh    func(name string) error
+	failures *[]string
+	switches int
+}
+
+func newSetTarget(fresh func(string) error, failures *[]string) (*setTarget, error) {
+	t := &setTarget{name: "sv", value: quickReads(), fresh: fresh, failures: failures}
+	return t, fresh(t.name)
+}
+
+// measure runs timeSets on the target, replacing it when the sets fail.
+func (t *setTarget) measure(what string, sets int, procs map[string][]int, setters ...func(value string) error) ([][]time.Duration, cpuUse, error) {
+	for {
+		d, cpu, err := timeSets(sets, t.value, procs, setters...)
+		if err == nil || t.switches == 2 {
+			return d, cpu, err
+		}
+		t.switches++
+		old := t.name
+		t.name, t.value = fmt.Sprintf("sv%d", t.switches+1), quickReads()
+		*t.failures = append(*t.failures, fmt.Sprintf("sets %s: %s no longer takes sets (%v); measured again on a new started volume %s (one more volume from here on)", what, old, err, t.name))
+		fmt.Fprintf(os.Stderr, "volumes bench: sets %s: %s stuck; carrying on with %s\n", what, old, t.name)
+		if err := t.fresh(t.name); err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
 // timeOp runs op and records its duration under name.
 func timeOp(dst map[string][]time.Duration, name string, op func() error) error {
 	t := time.Now()
@@ -722,19 +756,21 @@ func stockVolumes(ctx context.Context, dir string, rounds, sets int, levels, sta
 		}
 	}
 
-	if err := create("sv", "sv")(); err != nil {
-		return nil, err
-	}
-	if err := cli("volume", "start", "sv")(); err != nil {
+	target, err := newSetTarget(func(name string) error {
+		if err := create(name, name)(); err != nil {
+			return err
+		}
+		return cli("volume", "start", name)()
+	}, &res.failures)
+	if err != nil {
 		return nil, err
 	}
 	pids := map[string][]int{}
 	for _, in := range ins {
 		pids["glusterd"] = append(pids["glusterd"], in.PID())
 	}
-	value := quickReads()
 	set := func(v string) error {
-		return retried("glusterd set sv", &res.failures, cli("volume", "set", "sv", "performance.quick-read", v))
+		return retried("glusterd set "+target.name, &res.failures, cli("volume", "set", target.name, "performance.quick-read", v))
 	}
 	others := 0
 	for _, n := range levels {
@@ -749,7 +785,7 @@ func stockVolumes(ctx context.Context, dir string, rounds, sets int, levels, sta
 			res.createEach[n] = time.Since(t) / time.Duration(made)
 		}
 		waited := settle(pids, dir)
-		d, cpu, err := timeSets(sets, value, pids, set)
+		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes", n), sets, pids, set)
 		if err != nil {
 			return nil, fmt.Errorf("set with %d other volumes: %w", n, err)
 		}
@@ -764,7 +800,7 @@ func stockVolumes(ctx context.Context, dir string, rounds, sets int, levels, sta
 			}
 		}
 		waited := settle(pids, dir)
-		d, cpu, err := timeSets(sets, value, pids, set)
+		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes started", n), sets, pids, set)
 		if err != nil {
 			return nil, fmt.Errorf("set with %d other volumes started: %w", n, err)
 		}
@@ -1026,24 +1062,26 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		}
 	}
 
-	if err := c.restCreate(ctx, "sv", "sv"); err != nil {
-		return nil, nil, err
-	}
-	if err := c.call(ctx, http.MethodPost, "/v1/volumes/sv:start", map[string]any{}); err != nil {
+	target, err := newSetTarget(func(name string) error {
+		if err := c.restCreate(ctx, name, name); err != nil {
+			return err
+		}
+		return c.call(ctx, http.MethodPost, "/v1/volumes/"+name+":start", map[string]any{})
+	}, &rest.failures)
+	if err != nil {
 		return nil, nil, err
 	}
 	pids, err := c.pids()
 	if err != nil {
 		return nil, nil, err
 	}
-	value := quickReads()
 	setters := []func(string) error{
 		func(v string) error {
-			return retried("glusterd-ng REST set sv", &rest.failures, func() error { return c.restSet(ctx, "sv", v) })
+			return retried("glusterd-ng REST set "+target.name, &rest.failures, func() error { return c.restSet(ctx, target.name, v) })
 		},
 		func(v string) error {
-			return retried("glusterd-ng gdctl set sv", &cli.failures, func() error {
-				return c.gdctl(ctx, "volume", "set", "sv", "performance.quick-read", v)
+			return retried("glusterd-ng gdctl set "+target.name, &cli.failures, func() error {
+				return c.gdctl(ctx, "volume", "set", target.name, "performance.quick-read", v)
 			})
 		},
 	}
@@ -1062,7 +1100,7 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		}
 		waited := settle(pids, dir)
 		rest.tree[n] = c.tree()
-		d, cpu, err := timeSets(sets, value, pids, setters...)
+		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes", n), sets, pids, setters...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("set with %d other volumes: %w", n, err)
 		}
@@ -1078,7 +1116,7 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		}
 		waited := settle(pids, dir)
 		rest.treeStarted[n] = c.tree()
-		d, cpu, err := timeSets(sets, value, pids, setters...)
+		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes started", n), sets, pids, setters...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("set with %d other volumes started: %w", n, err)
 		}
