@@ -29,7 +29,17 @@ type mgmtConn struct {
 	vol   string
 	wide  bool   // the last volfile is node-wide: every volume's change may alter it
 	spec  []byte // last volfile sent, or announced with FETCHSPEC (nil: its volfile is gone)
+	// fetches counts the process's GETSPECs, so a FETCHSPEC it did not act on can be sent again.
+	fetches uint64
 }
+
+// fetchSpecRetries bounds how often a FETCHSPEC is repeated to a process
+// that did not fetch after it (glusterfs drops one that arrives while it
+// is still building its previous graph); fetchSpecWait is the wait between.
+const (
+	fetchSpecRetries = 3
+	fetchSpecWait    = 2 * time.Second
+)
 
 // rpcServer serves GlusterFS's management programs on 24007.
 type rpcServer struct {
@@ -129,6 +139,7 @@ func (s *rpcServer) getSpec(ctx context.Context, c *sunrpc.Conn, call *sunrpc.Ca
 	if mc := connOf(ctx); mc != nil {
 		mc.mu.Lock()
 		mc.key, mc.trust, mc.vol, mc.wide, mc.spec = req.Key, trusted, out.volume, out.nodeWide, out.data
+		mc.fetches++
 		mc.mu.Unlock()
 		// A change that landed while the volfile was built found this
 		// connection not yet registered for it: look again, and tell the
@@ -231,7 +242,28 @@ func (s *rpcServer) volumeChanged(ctx context.Context, volume string) {
 		// arrives as two events) is compared with what it was told to fetch.
 		mc.mu.Lock()
 		mc.spec = out.data
+		fetches := mc.fetches
 		mc.mu.Unlock()
 		s.log.Info("sent FETCHSPEC", zap.String("volfile_id", key), log.Volume(volume), log.Addr(mc.conn.RemoteAddr().String()))
+		go s.repeatFetchSpec(mc, key, fetches)
+	}
+}
+
+// repeatFetchSpec sends FETCHSPEC again while the process has not fetched
+// since the first one (and its connection lives), a few times.
+func (s *rpcServer) repeatFetchSpec(mc *mgmtConn, key string, fetches uint64) {
+	for i := 0; i < fetchSpecRetries; i++ {
+		time.Sleep(fetchSpecWait)
+		mc.mu.Lock()
+		fetched := mc.fetches != fetches || mc.key != key
+		mc.mu.Unlock()
+		if fetched {
+			return
+		}
+		if _, err := mc.conn.Call(gluster.CallbackProgram, gluster.CallbackVersion, gluster.CallbackProcFetchSpec, nil); err != nil {
+			return // the connection is gone
+		}
+		s.log.Info("sent FETCHSPEC again: the process did not fetch after the last one", zap.String("volfile_id", key),
+			log.Addr(mc.conn.RemoteAddr().String()))
 	}
 }
