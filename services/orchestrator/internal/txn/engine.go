@@ -514,6 +514,10 @@ func (h *handle) rollback(ctx context.Context, cause string) {
 	h.txn.State, h.txn.Error = commonv1.TransactionState_ROLLING_BACK, cause
 	if err := h.save(ctx); err != nil {
 		h.e.log.Warn("cannot journal the rollback", log.TxnID(h.txn.Id), log.Err(err))
+		if errs.Is(err, errs.Conflict) {
+			// Someone else changed the record: it is not ours to finish.
+			h.release()
+		}
 		return
 	}
 	failed := false
@@ -638,7 +642,21 @@ func (e *Engine) recoverOne(ctx context.Context, t *commonv1.Transaction) error 
 		return err
 	}
 	h := &handle{e: e, txn: t, lockVersion: lockVersion, held: sessionCtx}
+	// The listing may be older than the lock: the transaction may have
+	// finished (and released its lock) since. Only the record read now,
+	// under the lock, says whether there is anything to do.
+	cur, err := h.current(ctx)
+	if err != nil || !unfinished(cur) {
+		h.release()
+		return err
+	}
+	h.txn = cur
 	e.mu.Lock()
+	if e.running[t.Id] {
+		e.mu.Unlock()
+		h.release()
+		return nil
+	}
 	e.running[t.Id] = true
 	e.mu.Unlock()
 	defer func() {
@@ -646,6 +664,7 @@ func (e *Engine) recoverOne(ctx context.Context, t *commonv1.Transaction) error 
 		delete(e.running, t.Id)
 		e.mu.Unlock()
 	}()
+	t = cur
 	prev := t.Owner
 	h.txn.Owner = e.cfg.Owner
 	e.log.Warn("recovering a transaction its orchestrator left unfinished", log.TxnID(t.Id),
