@@ -792,12 +792,18 @@ func stockVolumes(ctx context.Context, dir string, rounds, sets int, levels, sta
 		res.scale[n], res.setCPU[n] = d[0], cpu
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd: %d other volumes (%s per create, settled in %s); set: %v, CPU per set %s\n", n, res.createEach[n].Round(time.Millisecond), waited.Round(time.Second), roundAll(d[0]), cpu)
 	}
-	started := 0
+	started, next := 0, 0
 	for _, n := range startedLevels {
-		for ; started < min(n, others); started++ {
-			if err := cli("volume", "start", fmt.Sprintf("o%d", started+1))(); err != nil {
-				return nil, fmt.Errorf("starting other volume %d: %w", started+1, err)
+		for ; started < min(n, others); next++ {
+			if next == others {
+				return nil, fmt.Errorf("only %d of %d other volumes could be started", started, others)
 			}
+			name := fmt.Sprintf("o%d", next+1)
+			if err := cli("volume", "start", name)(); err != nil {
+				res.failures = append(res.failures, fmt.Sprintf("start %s: %v; started the next one instead", name, err))
+				continue
+			}
+			started++
 		}
 		waited := settle(pids, dir)
 		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes started", n), sets, pids, set)
@@ -1107,12 +1113,18 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		rest.scale[n], cli.scale[n], rest.setCPU[n] = d[0], d[1], cpu
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: %d other volumes (%s per create, settled in %s, Consul tree %s); set: REST %v, gdctl %v, CPU per set %s\n", n, rest.createEach[n].Round(time.Millisecond), waited.Round(time.Second), rest.tree[n], roundAll(d[0]), roundAll(d[1]), cpu)
 	}
-	started := 0
+	started, next := 0, 0
 	for _, n := range startedLevels {
-		for ; started < min(n, others); started++ {
-			if err := c.call(ctx, http.MethodPost, fmt.Sprintf("/v1/volumes/o%d:start", started+1), map[string]any{}); err != nil {
-				return nil, nil, fmt.Errorf("starting other volume %d: %w", started+1, err)
+		for ; started < min(n, others); next++ {
+			if next == others {
+				return nil, nil, fmt.Errorf("only %d of %d other volumes could be started", started, others)
 			}
+			name := fmt.Sprintf("o%d", next+1)
+			if err := c.call(ctx, http.MethodPost, "/v1/volumes/"+name+":start", map[string]any{}); err != nil {
+				rest.failures = append(rest.failures, fmt.Sprintf("start %s: %v; started the next one instead", name, err))
+				continue
+			}
+			started++
 		}
 		waited := settle(pids, dir)
 		rest.treeStarted[n] = c.tree()
