@@ -299,7 +299,7 @@ func StartWith(tb testing.TB, o Options) *Cluster {
 	for i := first; i < first+n; i++ {
 		c.AddNode(i, "")
 	}
-	testutil.Await(tb, 30*time.Second, func() bool {
+	testutil.Await(tb, 60*time.Second, func() bool {
 		resp, err := http.Get(c.REST + "/readyz")
 		if err != nil {
 			return false
