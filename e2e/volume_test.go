@@ -532,3 +532,69 @@ func TestGdctlVolumeLifecycle(t *testing.T) {
 	out = gd("volume", "list")
 	require.NotContains(t, out, "gv0")
 }
+
+func TestOrchestratorKilledMidStartAndDelete(t *testing.T) {
+	c := pool(t, framework.Options{Nodes: 2, OrchestratorArgs: []string{
+		"--failpoints=volume.start/before-commit=crash,volume.delete/after-commit=crash"}})
+	dir := t.TempDir()
+	code, resp := c.Do("POST", "/v1/volumes", fmt.Sprintf(`{"name":"gv0","replica_count":2,"bricks":%s,"force":true}`, brickList(c, dir, 2)))
+	require.Equal(t, 201, code, string(resp))
+	restart := func() {
+		t.Helper()
+		err, _ := c.Orchestrator.Wait(10 * time.Second)
+		require.ErrorContains(t, err, "exit status 17", "the orchestrator crashed at the failpoint")
+		require.NoError(t, c.Orchestrator.Start())
+	}
+	awaitTxn := func(op, state string) txnJSON {
+		t.Helper()
+		var tx txnJSON
+		testutil.Await(t, 60*time.Second, func() bool {
+			code, body := c.Do("GET", "/v1/transactions", "")
+			var l []struct {
+				txnJSON
+				Operation string `json:"operation"`
+			}
+			if code != 200 || json.Unmarshal(body, &l) != nil {
+				return false // the restarted orchestrator is not up yet
+			}
+			for _, x := range l {
+				if x.State == state && x.Operation == op {
+					tx = x.txnJSON
+					return true
+				}
+			}
+			return false
+		}, "%s %s by recovery", op, state)
+		return tx
+	}
+
+	// Killed before start's commit: rolled back, the volume stays CREATED.
+	code, _ = c.Do("POST", "/v1/volumes/gv0:start", `{}`)
+	require.NotEqual(t, 200, code)
+	restart()
+	awaitTxn("volume.start", "ROLLED_BACK")
+	code, body := c.Do("GET", "/v1/volumes/gv0", "")
+	require.Equal(t, 200, code)
+	require.Contains(t, string(body), `"state":"CREATED"`)
+
+	// Killed after delete's commit: the record is gone, and recovery rolls
+	// the brick cleanup forward.
+	code, _ = c.Do("DELETE", "/v1/volumes/gv0?cleanup_bricks=true", "")
+	require.NotEqual(t, 200, code)
+	restart()
+	tx := awaitTxn("volume.delete", "SUCCEEDED")
+	testutil.Await(t, 60*time.Second, func() bool {
+		tx = transaction(t, c, tx.ID)
+		for _, s := range tx.Steps {
+			if s.State != "STEP_DONE" {
+				return false
+			}
+		}
+		return true
+	}, "cleanup steps rolled forward: %+v", &tx)
+	code, _ = c.Do("GET", "/v1/volumes/gv0", "")
+	require.Equal(t, 404, code)
+	for _, l := range leftovers(dir) {
+		require.NotContains(t, l, "(marked)", "bricks cleaned up")
+	}
+}

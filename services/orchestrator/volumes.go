@@ -260,7 +260,7 @@ func (s *volumes) awaitBricks(ctx context.Context, vol *commonv1.Volume, online 
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(25 * time.Millisecond):
 		}
 	}
 }
