@@ -58,6 +58,7 @@ func startDaemonNode(t *testing.T) *daemonNode {
 	c := framework.Start(t, 1)
 	n := c.Nodes[0]
 	testutil.Await(t, 20*time.Second, func() bool { code, _, _ := probe(t, c, n.Addr); return code == 201 }, "node in the pool")
+	awaitPortmap(t, n)
 	conn, err := grpcx.Dial(n.Addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,6 +49,7 @@ func startGlusterNode(t *testing.T) *glusterNode {
 		return err == nil
 	}, "portmap listening on %s", n.MgmtAddr)
 	testutil.Await(t, 20*time.Second, func() bool { code, _, _ := probe(t, c, n.Addr); return code == 201 }, "node in the pool")
+	awaitPortmap(t, n)
 	conn, err := grpcx.Dial(n.PortmapAddr)
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
@@ -235,4 +237,14 @@ func TestReplicaBrickKilledAndBack(t *testing.T) {
 	require.NoError(t, g.node.Portmap.Start())
 	g.signedIn(want)
 	require.NoError(t, framework.VerifyFiles(down, during))
+}
+
+// awaitPortmap waits until node n's portmap answers from the store: an
+// unknown volume is ENOENT there (EAGAIN while it cannot reach the store).
+func awaitPortmap(t *testing.T, n *framework.Node) {
+	t.Helper()
+	testutil.Await(t, 30*time.Second, func() bool {
+		r, err := framework.GetSpec(t.Context(), n.MgmtAddr, "no-such-volume")
+		return err == nil && r.OpRet == -1 && r.OpErrno == int32(syscall.ENOENT)
+	}, "the portmap of %s answers from the store", n.Host)
 }

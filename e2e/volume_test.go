@@ -31,6 +31,7 @@ func pool(t *testing.T, o framework.Options) *framework.Cluster {
 	c := framework.StartWith(t, o)
 	for _, n := range c.Nodes {
 		testutil.Await(t, 20*time.Second, func() bool { code, _, _ := probe(t, c, n.Addr); return code == 201 }, "node %s in the pool", n.Host)
+		awaitPortmap(t, n)
 	}
 	testutil.Await(t, 20*time.Second, func() bool { code, _ := c.Do("GET", "/v1/transactions", ""); return code == 200 }, "the orchestrator answers")
 	return c
