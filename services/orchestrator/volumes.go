@@ -109,13 +109,9 @@ func (s *volumes) CreateVolume(ctx context.Context, req *orchestratorv1.CreateVo
 // setState changes a volume's desired state in one transaction (the
 // nodes' servicemgr make it so).
 func (s *volumes) setState(ctx context.Context, vol *commonv1.Volume, op string, state commonv1.VolumeState, async bool) (*commonv1.Transaction, error) {
-	plan := txn.Plan{Operation: op, Target: target(vol.Name),
-		Commit: func(context.Context) ([]*storev1.Operation, error) {
-			v := cloneVolume(vol)
-			v.State = state
-			return []*storev1.Operation{{Op: &storev1.Operation_Update{Update: &storev1.UpdateRequest{Resource: volumeResource(v), ResourceVersion: vol.Version}}}}, nil
-		}}
-	return s.run(ctx, plan, async)
+	v := cloneVolume(vol)
+	v.State = state
+	return s.change(ctx, op, vol, v, nil, async)
 }
 
 func (s *volumes) StartVolume(ctx context.Context, req *orchestratorv1.StartVolumeRequest) (*orchestratorv1.VolumeOperationResponse, error) {
@@ -184,13 +180,10 @@ func (s *volumes) DeleteVolume(ctx context.Context, req *orchestratorv1.DeleteVo
 	return &orchestratorv1.VolumeOperationResponse{TransactionId: t.Id, Volume: vol}, nil
 }
 
-// update writes a changed volume record in one transaction.
+// update writes a changed volume record in one transaction (change
+// without node steps) and answers with the volume as it is now.
 func (s *volumes) update(ctx context.Context, op string, vol, changed *commonv1.Volume, async bool) (*orchestratorv1.VolumeOperationResponse, error) {
-	plan := txn.Plan{Operation: op, Target: target(vol.Name),
-		Commit: func(context.Context) ([]*storev1.Operation, error) {
-			return []*storev1.Operation{{Op: &storev1.Operation_Update{Update: &storev1.UpdateRequest{Resource: volumeResource(changed), ResourceVersion: vol.Version}}}}, nil
-		}}
-	t, err := s.run(ctx, plan, async)
+	t, err := s.change(ctx, op, vol, changed, nil, async)
 	if err != nil {
 		return nil, err
 	}
