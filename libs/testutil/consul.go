@@ -141,11 +141,18 @@ func newConsul(dir string, bootstrap int) (*Consul, error) {
 		return nil, err
 	}
 	c := &Consul{bin: bin, dataDir: dir, ports: map[string]int{}, bootstrap: bootstrap}
+	taken := map[int]bool{}
 	for _, name := range []string{"http", "serf_lan", "serf_wan", "server"} {
-		p, err := FreePort()
-		if err != nil {
-			return nil, err
+		// The kernel may hand the same free port out twice in a row; Consul
+		// refuses one port for two uses.
+		p := 0
+		for p == 0 || taken[p] {
+			var err error
+			if p, err = FreePort(); err != nil {
+				return nil, err
+			}
 		}
+		taken[p] = true
 		c.ports[name] = p
 	}
 	c.HTTPAddr = "127.0.0.1:" + strconv.Itoa(c.ports["http"])
