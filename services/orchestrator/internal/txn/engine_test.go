@@ -1,0 +1,500 @@
+package txn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
+	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+	"github.com/glusterd-ng/glusterd-ng/libs/storeclient"
+	"github.com/glusterd-ng/glusterd-ng/libs/testutil"
+	"github.com/glusterd-ng/glusterd-ng/services/store"
+)
+
+// The engine against a real Consul and the real store; only the node
+// actions are fakes (the node side is covered by e2e).
+
+var consul *testutil.Consul
+
+func TestMain(m *testing.M) { os.Exit(testutil.MainWithConsul(m, &consul)) }
+
+// newStore starts a store with its own KV prefix for one test.
+func newStore(t *testing.T) *storeclient.Client {
+	_, conn := store.TestServer(t, consul.HTTPAddr, nil)
+	return storeclient.New(conn)
+}
+
+// nodes are fake nodes: steps of kind "fake" (and "fake-parallel", whose
+// consecutive steps run at once) act on them. Each step is named by its
+// "id" argument; what happened is logged as "<engine> do|undo <id>"
+// ("... cancelled <id>" when a blocked Do saw its context end).
+type nodes struct {
+	mu  sync.Mutex
+	log []string
+	// block makes a step's Do wait until its context ends or the channel closes.
+	block map[string]chan struct{}
+	// started is closed when a blocked step's Do has begun.
+	started map[string]chan struct{}
+	// doErr and undoErr make a step's Do or Undo fail.
+	doErr, undoErr map[string]error
+	// notApplied makes a failing Do say it changed nothing.
+	notApplied map[string]bool
+	// onDo runs inside a step's Do (after it is logged).
+	onDo map[string]func()
+	// ctxErr is the error a blocked step's context ended with.
+	ctxErr map[string]error
+}
+
+func newNodes() *nodes {
+	return &nodes{block: map[string]chan struct{}{}, started: map[string]chan struct{}{}, doErr: map[string]error{},
+		undoErr: map[string]error{}, notApplied: map[string]bool{}, onDo: map[string]func(){}, ctxErr: map[string]error{}}
+}
+
+// blockStep makes step id's Do block; the returned channel closes when it has begun.
+func (n *nodes) blockStep(id string) chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.block[id] = make(chan struct{})
+	n.started[id] = make(chan struct{})
+	return n.started[id]
+}
+
+func (n *nodes) record(format string, args ...any) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.log = append(n.log, fmt.Sprintf(format, args...))
+}
+
+// events is the log so far.
+func (n *nodes) events() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.log)
+}
+
+// actions are the fake actions as engine `who` runs them.
+func (n *nodes) actions(who string) map[string]Action {
+	do := func(ctx context.Context, s *commonv1.TransactionStep) error {
+		id := s.Args["id"]
+		n.record("%s do %s", who, id)
+		n.mu.Lock()
+		block, started, err, hook := n.block[id], n.started[id], n.doErr[id], n.onDo[id]
+		n.mu.Unlock()
+		if hook != nil {
+			hook()
+		}
+		if block != nil {
+			close(started)
+			select {
+			case <-block:
+			case <-ctx.Done():
+				n.mu.Lock()
+				n.ctxErr[id] = ctx.Err()
+				n.mu.Unlock()
+				n.record("%s cancelled %s", who, id)
+				return ctx.Err()
+			}
+		}
+		if err != nil {
+			n.mu.Lock()
+			if n.notApplied[id] {
+				s.Args[ArgNotApplied] = "true"
+			}
+			n.mu.Unlock()
+			return err
+		}
+		s.Args["done_by"] = who
+		return nil
+	}
+	undo := func(_ context.Context, s *commonv1.TransactionStep) error {
+		id := s.Args["id"]
+		n.record("%s undo %s", who, id)
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.undoErr[id]
+	}
+	return map[string]Action{"fake": {Do: do, Undo: undo}}
+}
+
+// steps are fake steps with these ids, on nodes "node-<id>".
+func steps(ids ...string) []*commonv1.TransactionStep {
+	var out []*commonv1.TransactionStep
+	for _, id := range ids {
+		out = append(out, &commonv1.TransactionStep{Name: "fake", NodeId: "node-" + id, Args: map[string]string{"id": id}})
+	}
+	return out
+}
+
+// createVolume is a plan's commit: it creates volume name (a bare record).
+func createVolume(name string) func(context.Context) ([]*storev1.Operation, error) {
+	return func(context.Context) ([]*storev1.Operation, error) {
+		return []*storev1.Operation{{Op: &storev1.Operation_Create{Create: &storev1.CreateRequest{
+			Resource: &storev1.Resource{Body: &storev1.Resource_Volume{Volume: &commonv1.Volume{Name: name}}}}}}}, nil
+	}
+}
+
+// engine is a running Engine (its session renewal and recovery) until stop.
+type engine struct {
+	*Engine
+	stop func()
+}
+
+func startEngine(t *testing.T, st *storeclient.Client, actions map[string]Action, modify func(*Config)) *engine {
+	cfg := Config{Owner: uuid.NewString(), SessionTTL: 10 * time.Second, RecoverInterval: 500 * time.Millisecond,
+		StepTimeout: time.Minute, Timeout: time.Minute}
+	if modify != nil {
+		modify(&cfg)
+	}
+	e := New(cfg, st, actions, zaptest.NewLogger(t).Named(cfg.Owner[:8]))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.Run(ctx) }()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return &engine{Engine: e, stop: stop}
+}
+
+// sessionID is the engine's current store session.
+func (e *Engine) sessionID() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.session
+}
+
+// record reads a transaction's journal record.
+func record(t *testing.T, st *storeclient.Client, id string) *commonv1.Transaction {
+	t.Helper()
+	r, err := st.Raw().Get(context.Background(), &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_TRANSACTION, Name: id}})
+	require.NoError(t, errs.FromStatus(err))
+	return r.Resource.GetTransaction()
+}
+
+// onlyTransaction is the id of the one transaction in the journal.
+func onlyTransaction(t *testing.T, st *storeclient.Client) string {
+	t.Helper()
+	l, err := st.Raw().List(context.Background(), &storev1.ListRequest{Kind: storev1.Kind_TRANSACTION})
+	require.NoError(t, errs.FromStatus(err))
+	require.Len(t, l.Resources, 1)
+	return l.Resources[0].GetTransaction().Id
+}
+
+func stepStates(tx *commonv1.Transaction) []string {
+	var out []string
+	for _, s := range tx.Steps {
+		out = append(out, s.Args["id"]+"="+strings.TrimPrefix(s.State.String(), "STEP_"))
+	}
+	return out
+}
+
+func requireNoVolume(t *testing.T, st *storeclient.Client, name string) {
+	t.Helper()
+	_, err := st.Volume(context.Background(), name)
+	require.True(t, errs.Is(err, errs.NotFound), "volume %s must not exist (the commit was not applied): %v", name, err)
+}
+
+func requireLockFree(t *testing.T, st *storeclient.Client, target string) {
+	t.Helper()
+	_, err := st.Raw().Get(context.Background(), &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: LockName(target)}})
+	require.True(t, errs.Is(errs.FromStatus(err), errs.NotFound), "lock of %s released: %v", target, err)
+}
+
+// execute runs plan in the background; the result arrives on the channel.
+type result struct {
+	tx  *commonv1.Transaction
+	err error
+}
+
+func execute(e *Engine, plan Plan) chan result {
+	ch := make(chan result, 1)
+	go func() {
+		tx, err := e.Execute(context.Background(), plan, false)
+		ch <- result{tx, err}
+	}()
+	return ch
+}
+
+func await(t *testing.T, ch chan result, timeout time.Duration, what string) result {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(timeout):
+		t.Fatalf("timed out after %s waiting for %s", timeout, what)
+	}
+	return result{}
+}
+
+func TestSuccessJournalsEveryStepAndReleasesTheLock(t *testing.T) {
+	st := newStore(t)
+	n := newNodes()
+	e := startEngine(t, st, n.actions("e1"), nil)
+	plan := Plan{Operation: "test.create", Target: "volume/ok", Steps: steps("a", "b", "c"), Commit: createVolume("ok")}
+	after := steps("z")
+	after[0].AfterCommit = true
+	plan.Steps = append(plan.Steps, after...)
+	// The roll-forward step runs after the commit: the volume is there.
+	n.onDo["z"] = func() {
+		_, err := st.Volume(context.Background(), "ok")
+		n.record("z sees volume: %v", err == nil)
+	}
+	tx, err := e.Execute(context.Background(), plan, false)
+	require.NoError(t, err)
+	require.Equal(t, []string{"e1 do a", "e1 do b", "e1 do c", "e1 do z", "z sees volume: true"}, n.events())
+
+	got := record(t, st, tx.Id)
+	require.Equal(t, commonv1.TransactionState_SUCCEEDED, got.State)
+	require.Equal(t, []string{"a=DONE", "b=DONE", "c=DONE", "z=DONE"}, stepStates(got))
+	require.Equal(t, "e1", got.Steps[1].Args["done_by"], "results of Do are journaled")
+	_, err = st.Volume(context.Background(), "ok")
+	require.NoError(t, err, "committed")
+	requireLockFree(t, st, plan.Target)
+}
+
+func TestFailingStepRollsBackEarlierOnesNewestFirst(t *testing.T) {
+	st := newStore(t)
+	n := newNodes()
+	e := startEngine(t, st, n.actions("e1"), nil)
+	n.doErr["c"] = errs.New(errs.Precondition, "brick c is not empty")
+	n.notApplied["c"] = true
+	tx, err := e.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/fail",
+		Steps: steps("a", "b", "c", "d"), Commit: createVolume("fail")}, false)
+	require.Error(t, err)
+	require.True(t, errs.Is(err, errs.Precondition), "the step's error kind: %v", err)
+	require.Contains(t, err.Error(), "fake on node node-c: brick c is not empty")
+	require.Equal(t, []string{"e1 do a", "e1 do b", "e1 do c", "e1 undo b", "e1 undo a"}, n.events(),
+		"d never runs; c changed nothing (not applied) so is not undone; b then a undone")
+
+	got := record(t, st, tx.Id)
+	require.Equal(t, commonv1.TransactionState_ROLLED_BACK, got.State)
+	require.Equal(t, []string{"a=UNDONE", "b=UNDONE", "c=FAILED", "d=PENDING"}, stepStates(got))
+	require.Contains(t, got.Error, "brick c is not empty")
+	requireNoVolume(t, st, "fail")
+	requireLockFree(t, st, "volume/fail")
+
+	// A step that failed at an unknown point may have changed something: it is undone too.
+	n2 := newNodes()
+	e2 := startEngine(t, st, n2.actions("e2"), nil)
+	n2.doErr["b"] = errors.New("connection reset")
+	_, err = e2.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/fail",
+		Steps: steps("a", "b", "c"), Commit: createVolume("fail")}, false)
+	require.Error(t, err)
+	require.Equal(t, []string{"e2 do a", "e2 do b", "e2 undo b", "e2 undo a"}, n2.events())
+}
+
+func TestUndoThatKeepsFailingEndsFailedNamingTheStep(t *testing.T) {
+	st := newStore(t)
+	n := newNodes()
+	e := startEngine(t, st, n.actions("e1"), nil)
+	n.doErr["c"] = errs.New(errs.Precondition, "refused")
+	n.notApplied["c"] = true
+	n.undoErr["b"] = errs.New(errs.Unavailable, "node node-b is disconnected")
+	tx, err := e.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/undo",
+		Steps: steps("a", "b", "c"), Commit: createVolume("undo")}, false)
+	require.Error(t, err)
+	require.Equal(t, []string{"e1 do a", "e1 do b", "e1 do c", "e1 undo b", "e1 undo b", "e1 undo b", "e1 undo a"}, n.events(),
+		"b's undo tried 3 times; a still undone")
+	got := record(t, st, tx.Id)
+	require.Equal(t, commonv1.TransactionState_FAILED, got.State)
+	require.Contains(t, got.Error, "these steps could not be undone: step 2 (fake on node node-b)")
+	require.Equal(t, []string{"a=UNDONE", "b=DONE", "c=FAILED"}, stepStates(got))
+	require.Contains(t, got.Steps[1].Error, "undo failed: node node-b is disconnected")
+	requireLockFree(t, st, "volume/undo")
+	requireNoVolume(t, st, "undo")
+}
+
+func TestConcurrentTransactionsOnOneTarget(t *testing.T) {
+	st := newStore(t)
+	n := newNodes()
+	e := startEngine(t, st, n.actions("e1"), nil)
+	other := startEngine(t, st, n.actions("e2"), nil) // another replica
+	started := n.blockStep("a")
+	first := execute(e.Engine, Plan{Operation: "test.create", Target: "volume/busy", Steps: steps("a"), Commit: createVolume("busy")})
+	<-started
+	id := onlyTransaction(t, st)
+	for _, eng := range []*Engine{e.Engine, other.Engine} {
+		_, err := eng.Execute(context.Background(), Plan{Operation: "test.set", Target: "volume/busy", Commit: createVolume("busy2")}, false)
+		require.Error(t, err)
+		require.True(t, errs.Is(err, errs.Conflict), "409: %v", err)
+		require.Equal(t, 409, errs.HTTPStatus(errs.Code(errs.KindOf(err))))
+		require.Contains(t, err.Error(), "volume/busy is busy: transaction "+id+" (test.create) holds its lock")
+	}
+	close(n.block["a"])
+	r := await(t, first, 30*time.Second, "the first transaction")
+	require.NoError(t, r.err)
+	requireNoVolume(t, st, "busy2")
+	// Free again: the next one begins.
+	_, err := other.Execute(context.Background(), Plan{Operation: "test.set", Target: "volume/busy", Commit: createVolume("busy2")}, false)
+	require.NoError(t, err)
+}
+
+func TestAfterCommitStepsAreRolledForward(t *testing.T) {
+	st := newStore(t)
+	n := newNodes()
+	e := startEngine(t, st, n.actions("e1"), nil)
+	after := steps("y", "z")
+	for _, s := range after {
+		s.AfterCommit = true
+	}
+	n.doErr["y"] = errs.New(errs.Unavailable, "node node-y is disconnected")
+	tx, err := e.Execute(context.Background(), Plan{Operation: "test.delete", Target: "volume/fwd",
+		Steps: append(steps("a"), after...), Commit: createVolume("fwd")}, false)
+	require.NoError(t, err, "a failing roll-forward step does not undo the commit")
+	require.Equal(t, []string{"e1 do a", "e1 do y", "e1 do z"}, n.events(), "no undo after the commit")
+	got := record(t, st, tx.Id)
+	require.Equal(t, commonv1.TransactionState_SUCCEEDED, got.State)
+	require.Equal(t, []string{"a=DONE", "y=FAILED", "z=DONE"}, stepStates(got))
+	require.Contains(t, got.Steps[1].Error, "node node-y is disconnected")
+	_, err = st.Volume(context.Background(), "fwd")
+	require.NoError(t, err)
+	requireLockFree(t, st, "volume/fwd")
+}
+
+func TestDeadlineStopsTheStepAndRollsBack(t *testing.T) {
+	st := newStore(t)
+	n := newNodes()
+	e := startEngine(t, st, n.actions("e1"), nil)
+	n.blockStep("b")
+	plan := Plan{Operation: "test.create", Target: "volume/slow", Steps: steps("a", "b", "c"), Commit: createVolume("slow"),
+		Timeout: 1500 * time.Millisecond}
+	tx, err := e.Execute(context.Background(), plan, false)
+	require.Error(t, err)
+	require.True(t, errs.Is(err, errs.Timeout), "a timeout (504): %v", err)
+	require.Contains(t, err.Error(), "deadline passed")
+	n.mu.Lock()
+	ctxErr := n.ctxErr["b"]
+	n.mu.Unlock()
+	require.ErrorIs(t, ctxErr, context.DeadlineExceeded, "the blocked step's context ended at the deadline")
+	// b may have done something before its context ended: it is undone too.
+	require.Equal(t, []string{"e1 do a", "e1 do b", "e1 cancelled b", "e1 undo b", "e1 undo a"}, n.events())
+
+	got := record(t, st, tx.Id)
+	require.Equal(t, commonv1.TransactionState_ROLLED_BACK, got.State)
+	require.Equal(t, []string{"a=UNDONE", "b=UNDONE", "c=PENDING"}, stepStates(got))
+	require.Contains(t, got.Error, "fake on node node-b: stopped: the transaction's deadline passed (1.5s after it began)")
+	require.Contains(t, got.Steps[1].Error, "the transaction's deadline passed")
+	requireNoVolume(t, st, "slow")
+	requireLockFree(t, st, plan.Target)
+	// The lock is free: a new transaction on the target begins at once.
+	_, err = e.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/slow", Commit: createVolume("slow")}, false)
+	require.NoError(t, err)
+}
+
+// recoverWith starts another replica and waits until it has rolled the
+// transaction back.
+func recoverWith(t *testing.T, st *storeclient.Client, n *nodes, id string) *commonv1.Transaction {
+	t.Helper()
+	startEngine(t, st, n.actions("e2"), nil)
+	return awaitRolledBack(t, st, id, time.Now(), "it started")
+}
+
+// awaitRolledBack waits until transaction id is ROLLED_BACK.
+func awaitRolledBack(t *testing.T, st *storeclient.Client, id string, since time.Time, what string) *commonv1.Transaction {
+	t.Helper()
+	var got *commonv1.Transaction
+	testutil.Await(t, 90*time.Second, func() bool {
+		got = record(t, st, id)
+		return got.State == commonv1.TransactionState_ROLLED_BACK
+	}, "another replica rolls the transaction back")
+	t.Logf("rolled back by another replica %s after %s", time.Since(since).Round(100*time.Millisecond), what)
+	return got
+}
+
+func TestLostLockMidStepStopsAtOnceAndAnotherReplicaRollsBack(t *testing.T) {
+	st := newStore(t)
+	n := newNodes()
+	e1 := startEngine(t, st, n.actions("e1"), nil)
+	// Another replica runs all along, looking for transactions to recover
+	// every 500 ms: it must not act on this one before the first replica
+	// has stopped (the lock-delay of the first one's session).
+	startEngine(t, st, n.actions("e2"), nil)
+	started := n.blockStep("b")
+	plan := Plan{Operation: "test.create", Target: "volume/lost", Steps: steps("a", "b", "c"), Commit: createVolume("lost")}
+	res := execute(e1.Engine, plan)
+	<-started
+	id := onlyTransaction(t, st)
+
+	// The orchestrator is cut off longer than the TTL: its session ends.
+	lost := time.Now()
+	require.NoError(t, st.CloseSession(context.Background(), e1.sessionID()))
+	r := await(t, res, 30*time.Second, "the transaction to stop")
+	require.Error(t, r.err)
+	require.True(t, errs.Is(r.err, errs.Unavailable), "503: %v", r.err)
+	require.Contains(t, r.err.Error(), "lost its lock")
+	e1.stop() // this replica stays away
+
+	n.mu.Lock()
+	require.ErrorIs(t, n.ctxErr["b"], context.Canceled, "the running step's context was cancelled")
+	n.mu.Unlock()
+	require.Equal(t, []string{"e1 do a", "e1 do b", "e1 cancelled b"}, n.events(),
+		"no later step, no undo by the replica that lost the lock, and nothing yet by the other one")
+	got := record(t, st, id)
+	require.Equal(t, commonv1.TransactionState_RUNNING, got.State, "left for recovery")
+	require.Equal(t, []string{"a=DONE", "b=RUNNING", "c=PENDING"}, stepStates(got))
+	requireNoVolume(t, st, "lost")
+
+	got = awaitRolledBack(t, st, id, lost, "the session ended")
+	require.Equal(t, []string{"e1 do a", "e1 do b", "e1 cancelled b", "e2 undo b", "e2 undo a"}, n.events(),
+		"the other replica undoes what may have run, newest first, after the first one stopped")
+	require.Equal(t, []string{"a=UNDONE", "b=UNDONE", "c=PENDING"}, stepStates(got))
+	require.Contains(t, got.Error, "stopped before the transaction finished")
+	requireLockFree(t, st, plan.Target)
+	requireNoVolume(t, st, "lost")
+}
+
+func TestLostLockBetweenStepsOrBeforeCommitCommitsNothing(t *testing.T) {
+	for _, when := range []string{"between-steps", "before-commit"} {
+		t.Run(when, func(t *testing.T) {
+			st := newStore(t)
+			n := newNodes()
+			e1 := startEngine(t, st, n.actions("e1"), nil)
+			plan := Plan{Operation: "test.create", Target: "volume/lost", Steps: steps("a", "b"), Commit: createVolume("lost")}
+			// The session ends without the engine having noticed yet
+			// (its next renewal is seconds away).
+			loseSession := func() {
+				require.NoError(t, st.CloseSession(context.Background(), e1.sessionID()))
+			}
+			wantEvents := []string{"e1 do a", "e1 do b"}
+			wantSteps := []string{"a=DONE", "b=DONE"}
+			if when == "between-steps" {
+				n.onDo["a"] = loseSession
+				wantEvents, wantSteps = []string{"e1 do a"}, []string{"a=RUNNING", "b=PENDING"}
+			} else {
+				commit := plan.Commit
+				plan.Commit = func(ctx context.Context) ([]*storev1.Operation, error) {
+					loseSession()
+					return commit(ctx)
+				}
+			}
+			tx, err := e1.Execute(context.Background(), plan, false)
+			require.Error(t, err)
+			require.True(t, errs.Is(err, errs.Unavailable), "503: %v", err)
+			require.Contains(t, err.Error(), "lost its lock")
+			e1.stop()
+			require.Equal(t, wantEvents, n.events(), "nothing more, no undo by the replica that lost the lock")
+			requireNoVolume(t, st, "lost")
+			got := record(t, st, tx.Id)
+			require.Equal(t, commonv1.TransactionState_RUNNING, got.State, "left for recovery")
+			require.Equal(t, wantSteps, stepStates(got))
+
+			got = recoverWith(t, st, n, tx.Id)
+			require.Equal(t, append(slices.Clone(wantEvents), "e2 undo "+wantEvents[len(wantEvents)-1][len("e1 do "):]),
+				n.events()[:len(wantEvents)+1])
+			requireLockFree(t, st, plan.Target)
+			requireNoVolume(t, st, "lost")
+		})
+	}
+}
