@@ -39,6 +39,10 @@ type Action struct {
 	// Undo reverses Do; it must be safe to call when Do did not run or did
 	// not finish. Nil means there is nothing to undo.
 	Undo func(ctx context.Context, step *commonv1.TransactionStep) error
+	// Parallel says that steps of this kind do not depend on each other:
+	// consecutive ones before the commit run at the same time, journaled
+	// RUNNING together before and with their results together after.
+	Parallel bool
 }
 
 // Plan is one transaction to run.
@@ -53,6 +57,9 @@ type Plan struct {
 	// Commit returns the store operations that make the change; they are
 	// applied in one atomic write together with the journal's SUCCEEDED.
 	Commit func(ctx context.Context) ([]*storev1.Operation, error)
+	// Committed, when set, is given the results of Commit's operations
+	// (the resources as stored) once they are applied.
+	Committed func(results []*storev1.OperationResult)
 	// Timeout bounds the transaction (Config.Timeout when zero).
 	Timeout time.Duration
 }
@@ -76,7 +83,9 @@ type Config struct {
 	// Failpoints make the engine crash ("crash") or fail ("error") at named
 	// points, for fault tests: "<operation>/before-step-<n>",
 	// "<operation>/after-step-<n>", "<operation>/before-commit",
-	// "<operation>/after-commit" (n counts from 1).
+	// "<operation>/after-commit" (n counts from 1). For steps that run in
+	// parallel, before-step-<n> of each is checked before any of them
+	// begins, after-step-<n> after all of them have ended.
 	Failpoints map[string]string
 }
 
@@ -248,6 +257,7 @@ type handle struct {
 	txn         *commonv1.Transaction
 	lockVersion uint64
 	commit      func(ctx context.Context) ([]*storev1.Operation, error)
+	committed   func([]*storev1.OperationResult)
 	// held ends when the lock is lost (the session ended) or released.
 	held context.Context
 }
@@ -308,7 +318,7 @@ func (e *Engine) begin(ctx context.Context, plan Plan) (*handle, error) {
 		return nil, err
 	}
 	t = res.Results[1].Resource.GetTransaction()
-	h := &handle{e: e, txn: t, lockVersion: res.Results[0].ResourceVersion, commit: plan.Commit, held: sessionCtx}
+	h := &handle{e: e, txn: t, lockVersion: res.Results[0].ResourceVersion, commit: plan.Commit, committed: plan.Committed, held: sessionCtx}
 	e.log.Info("transaction begun", log.TxnID(t.Id), zap.String("operation", t.Operation), zap.String("target", t.Target))
 	return h, nil
 }
@@ -507,21 +517,90 @@ func (h *handle) journalCtx() (context.Context, context.CancelFunc) {
 }
 
 func (h *handle) doSteps(ctx context.Context) error {
-	n := 0
+	var pre []*commonv1.TransactionStep
 	for _, s := range h.txn.Steps {
-		if s.AfterCommit {
+		if !s.AfterCommit {
+			pre = append(pre, s)
+		}
+	}
+	for i := 0; i < len(pre); {
+		// A group: one step, or consecutive steps of one parallel kind.
+		j := i + 1
+		if h.e.actions[pre[i].Name].Parallel {
+			for j < len(pre) && pre[j].Name == pre[i].Name {
+				j++
+			}
+		}
+		for n := i + 1; n <= j; n++ {
+			if err := h.failpoint("before-step-" + strconv.Itoa(n)); err != nil {
+				return err
+			}
+		}
+		var err error
+		if j == i+1 {
+			err = h.step(ctx, pre[i], true)
+		} else {
+			err = h.parallel(ctx, pre[i:j])
+		}
+		if err != nil {
+			return err
+		}
+		for n := i + 1; n <= j; n++ {
+			if err := h.failpoint("after-step-" + strconv.Itoa(n)); err != nil {
+				return err
+			}
+		}
+		i = j
+	}
+	return nil
+}
+
+// parallel runs steps of one parallel kind at the same time: one journal
+// write marks them all RUNNING before any Do, one records all their
+// results after the last Do has returned. If one fails, the others still
+// finish (each was journaled, so rollback undoes what they did).
+func (h *handle) parallel(ctx context.Context, steps []*commonv1.TransactionStep) error {
+	act := h.e.actions[steps[0].Name]
+	now := timestamppb.Now()
+	for _, s := range steps {
+		s.State, s.StartedAt, s.Error = commonv1.StepState_STEP_RUNNING, now, ""
+	}
+	if err := h.save(ctx); err != nil {
+		return stopped(ctx, err)
+	}
+	errs_ := make([]error, len(steps))
+	var wg sync.WaitGroup
+	for i, s := range steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs_[i] = h.do(ctx, act, s)
+		}()
+	}
+	wg.Wait()
+	var failed []string
+	var first error
+	for i, err := range errs_ {
+		if err == nil {
 			continue
 		}
-		n++
-		if err := h.failpoint("before-step-" + strconv.Itoa(n)); err != nil {
+		s := steps[i]
+		h.e.log.Warn("transaction step failed", log.TxnID(h.txn.Id), zap.String("step", s.Name), log.Node(s.NodeId), log.Err(err))
+		if errors.Is(err, errLockLost) {
 			return err
 		}
-		if err := h.step(ctx, s, true); err != nil {
-			return err
+		if first == nil {
+			first = err
 		}
-		if err := h.failpoint("after-step-" + strconv.Itoa(n)); err != nil {
-			return err
-		}
+		failed = append(failed, fmt.Sprintf("%s on node %s: %s", s.Name, s.NodeId, public(err)))
+	}
+	jctx, cancel := h.journalCtx()
+	defer cancel()
+	if err := h.save(jctx); err != nil {
+		return stopped(jctx, err)
+	}
+	if first != nil {
+		return errs.Wrap(errs.KindOf(first), first, "%s", strings.Join(failed, "; "))
 	}
 	return nil
 }
@@ -607,6 +686,9 @@ func (h *handle) commitNow(ctx context.Context) error {
 	})
 	if err == nil {
 		h.txn = res.Results[len(res.Results)-1].Resource.GetTransaction()
+		if h.committed != nil {
+			h.committed(res.Results[:len(res.Results)-2])
+		}
 		return nil
 	}
 	jctx, cancel := h.journalCtx()
