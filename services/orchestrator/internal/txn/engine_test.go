@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
+	"google.golang.org/grpc"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
@@ -35,6 +36,36 @@ func TestMain(m *testing.M) { os.Exit(testutil.MainWithConsul(m, &consul)) }
 func newStore(t *testing.T) *storeclient.Client {
 	_, conn := store.TestServer(t, consul.HTTPAddr, nil)
 	return storeclient.New(conn)
+}
+
+// countingConn counts the store calls made through it, by method.
+type countingConn struct {
+	grpc.ClientConnInterface
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *countingConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	c.mu.Lock()
+	c.calls[strings.TrimPrefix(method, "/gluster.store.v1.StoreService/")]++
+	c.mu.Unlock()
+	return c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
+}
+
+// count returns how many calls of method were made and resets the count.
+func (c *countingConn) count(method string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.calls[method]
+	c.calls = map[string]int{}
+	return n
+}
+
+// newCountingStore is newStore whose calls are counted.
+func newCountingStore(t *testing.T) (*storeclient.Client, *countingConn) {
+	_, conn := store.TestServer(t, consul.HTTPAddr, nil)
+	cc := &countingConn{ClientConnInterface: conn, calls: map[string]int{}}
+	return storeclient.New(cc), cc
 }
 
 // nodes are fake nodes: steps of kind "fake" (and "fake-parallel", whose
@@ -126,7 +157,16 @@ func (n *nodes) actions(who string) map[string]Action {
 		defer n.mu.Unlock()
 		return n.undoErr[id]
 	}
-	return map[string]Action{"fake": {Do: do, Undo: undo}}
+	return map[string]Action{"fake": {Do: do, Undo: undo}, "pfake": {Do: do, Undo: undo, Parallel: true}}
+}
+
+// parallelSteps are steps of the parallel kind.
+func parallelSteps(ids ...string) []*commonv1.TransactionStep {
+	out := steps(ids...)
+	for _, s := range out {
+		s.Name = "pfake"
+	}
+	return out
 }
 
 // steps are fake steps with these ids, on nodes "node-<id>".
@@ -497,4 +537,147 @@ func TestLostLockBetweenStepsOrBeforeCommitCommitsNothing(t *testing.T) {
 			requireNoVolume(t, st, "lost")
 		})
 	}
+}
+
+func TestParallelStepsRunTogetherJournaledOnceBeforeAndOnceAfter(t *testing.T) {
+	st, calls := newCountingStore(t)
+	n := newNodes()
+	e := startEngine(t, st, n.actions("e1"), nil)
+	// Each parallel step waits until all three have begun: run one after
+	// the other, they would wait until the deadline.
+	var all sync.WaitGroup
+	all.Add(3)
+	var running []string
+	for _, id := range []string{"p1", "p2", "p3"} {
+		n.onDo[id] = func() {
+			all.Done()
+			all.Wait()
+			if id == "p1" {
+				tx := record(t, st, onlyTransaction(t, st))
+				running = stepStates(tx)
+			}
+		}
+	}
+	plan := Plan{Operation: "test.create", Target: "volume/par", Timeout: 30 * time.Second, Commit: createVolume("par")}
+	plan.Steps = append(append(steps("x"), parallelSteps("p1", "p2", "p3")...), steps("y")...)
+	var committed []*storev1.OperationResult
+	plan.Committed = func(r []*storev1.OperationResult) { committed = r }
+	calls.count("Apply")
+	tx, err := e.Execute(context.Background(), plan, false)
+	require.NoError(t, err)
+	require.Equal(t, []string{"x=DONE", "p1=RUNNING", "p2=RUNNING", "p3=RUNNING", "y=PENDING"}, running,
+		"all three journaled RUNNING before any of them ran")
+	ev := n.events()
+	require.Equal(t, "e1 do x", ev[0])
+	require.ElementsMatch(t, []string{"e1 do p1", "e1 do p2", "e1 do p3"}, ev[1:4])
+	require.Equal(t, "e1 do y", ev[4])
+	got := record(t, st, tx.Id)
+	require.Equal(t, commonv1.TransactionState_SUCCEEDED, got.State)
+	require.Equal(t, []string{"x=DONE", "p1=DONE", "p2=DONE", "p3=DONE", "y=DONE"}, stepStates(got))
+	for _, s := range got.Steps[1:4] {
+		require.Equal(t, "e1", s.Args["done_by"], "each parallel step's results are journaled")
+	}
+	// begin, x (2), the group (2), y (2), commit: 8 writes, not 12.
+	require.Equal(t, 8, calls.count("Apply"), "store writes of the transaction")
+	require.Len(t, committed, 1)
+	require.Equal(t, "par", committed[0].GetResource().GetVolume().GetName(), "the commit's results are given back")
+	require.NotZero(t, committed[0].GetResource().GetVolume().GetVersion())
+}
+
+func TestParallelStepFailingUndoesTheWholeGroup(t *testing.T) {
+	st := newStore(t)
+	n := newNodes()
+	e := startEngine(t, st, n.actions("e1"), nil)
+	n.doErr["p2"] = errs.New(errs.Unavailable, "node node-p2 is disconnected")
+	n.notApplied["p2"] = true
+	n.doErr["p4"] = errs.New(errs.Precondition, "brick p4 belongs to another volume")
+	n.notApplied["p4"] = true
+	tx, err := e.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/pfail",
+		Steps: append(steps("x"), parallelSteps("p1", "p2", "p3", "p4")...), Commit: createVolume("pfail")}, false)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "pfake on node node-p2: node node-p2 is disconnected; pfake on node node-p4: brick p4 belongs to another volume",
+		"every failed step is named")
+	ev := n.events()
+	require.ElementsMatch(t, []string{"e1 do p1", "e1 do p2", "e1 do p3", "e1 do p4"}, ev[1:5], "every step of the group ran")
+	require.Equal(t, []string{"e1 undo p3", "e1 undo p1", "e1 undo x"}, ev[5:],
+		"the others' work undone, newest first; the failed ones changed nothing")
+	got := record(t, st, tx.Id)
+	require.Equal(t, commonv1.TransactionState_ROLLED_BACK, got.State)
+	require.Equal(t, []string{"x=UNDONE", "p1=UNDONE", "p2=FAILED", "p3=UNDONE", "p4=FAILED"}, stepStates(got))
+	requireNoVolume(t, st, "pfail")
+	requireLockFree(t, st, "volume/pfail")
+}
+
+func TestFailpointsAroundAParallelGroup(t *testing.T) {
+	st := newStore(t)
+	n := newNodes()
+	e := startEngine(t, st, n.actions("e1"), func(c *Config) {
+		c.Failpoints = map[string]string{"test.create/after-step-1": "error"}
+	})
+	tx, err := e.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/fp",
+		Steps: parallelSteps("p1", "p2"), Commit: createVolume("fp")}, false)
+	require.ErrorContains(t, err, "failpoint test.create/after-step-1")
+	ev := n.events()
+	require.ElementsMatch(t, []string{"e1 do p1", "e1 do p2"}, ev[:2], "after-step-1 comes after the whole group")
+	require.Equal(t, []string{"e1 undo p2", "e1 undo p1"}, ev[2:])
+	require.Equal(t, commonv1.TransactionState_ROLLED_BACK, record(t, st, tx.Id).State)
+
+	n2 := newNodes()
+	e2 := startEngine(t, st, n2.actions("e2"), func(c *Config) {
+		c.Failpoints = map[string]string{"test.create/before-step-2": "error"}
+	})
+	_, err = e2.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/fp",
+		Steps: append(steps("x"), parallelSteps("p1", "p2")...), Commit: createVolume("fp")}, false)
+	require.ErrorContains(t, err, "failpoint test.create/before-step-2")
+	require.Equal(t, []string{"e2 do x", "e2 undo x"}, n2.events(), "before-step-2 comes before the whole group")
+}
+
+func TestLostLockMidParallelGroup(t *testing.T) {
+	st := newStore(t)
+	n := newNodes()
+	e1 := startEngine(t, st, n.actions("e1"), nil)
+	started := n.blockStep("p2")
+	plan := Plan{Operation: "test.create", Target: "volume/plost", Steps: append(steps("x"), parallelSteps("p1", "p2", "p3")...),
+		Commit: createVolume("plost")}
+	res := execute(e1.Engine, plan)
+	<-started
+	id := onlyTransaction(t, st)
+	lost := time.Now()
+	require.NoError(t, st.CloseSession(context.Background(), e1.sessionID()))
+	r := await(t, res, 30*time.Second, "the transaction to stop")
+	require.True(t, errs.Is(r.err, errs.Unavailable), "503: %v", r.err)
+	require.Contains(t, r.err.Error(), "lost its lock")
+	e1.stop()
+	ev := n.events()
+	require.ElementsMatch(t, []string{"e1 do p1", "e1 do p2", "e1 do p3", "e1 cancelled p2"}, ev[1:], "no undo by the replica that lost the lock")
+	got := record(t, st, id)
+	require.Equal(t, []string{"x=DONE", "p1=RUNNING", "p2=RUNNING", "p3=RUNNING"}, stepStates(got),
+		"the group's results were not journaled without the lock; all of it may have run")
+	requireNoVolume(t, st, "plost")
+
+	startEngine(t, st, n.actions("e2"), nil)
+	got = awaitRolledBack(t, st, id, lost, "the session ended")
+	undos := n.events()[len(ev):]
+	require.Len(t, undos, 4)
+	require.ElementsMatch(t, []string{"e2 undo p1", "e2 undo p2", "e2 undo p3"}, undos[:3])
+	require.Equal(t, "e2 undo x", undos[3])
+	require.Equal(t, []string{"x=UNDONE", "p1=UNDONE", "p2=UNDONE", "p3=UNDONE"}, stepStates(got))
+	requireLockFree(t, st, plan.Target)
+	requireNoVolume(t, st, "plost")
+}
+
+func TestDeadlineMidParallelGroup(t *testing.T) {
+	st := newStore(t)
+	n := newNodes()
+	e := startEngine(t, st, n.actions("e1"), nil)
+	n.blockStep("p2")
+	tx, err := e.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/pslow", Timeout: 1500 * time.Millisecond,
+		Steps: parallelSteps("p1", "p2", "p3"), Commit: createVolume("pslow")}, false)
+	require.True(t, errs.Is(err, errs.Timeout), "504: %v", err)
+	require.Contains(t, err.Error(), "pfake on node node-p2: stopped: the transaction's deadline passed")
+	got := record(t, st, tx.Id)
+	require.Equal(t, commonv1.TransactionState_ROLLED_BACK, got.State)
+	require.Equal(t, []string{"p1=UNDONE", "p2=UNDONE", "p3=UNDONE"}, stepStates(got))
+	requireNoVolume(t, st, "pslow")
+	requireLockFree(t, st, "volume/pslow")
 }
