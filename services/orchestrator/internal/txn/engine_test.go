@@ -46,13 +46,16 @@ type countingConn struct {
 }
 
 func (c *countingConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	c.mu.Lock()
-	c.calls[strings.TrimPrefix(method, "/gluster.store.v1.StoreService/")]++
-	c.mu.Unlock()
-	return c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
+	err := c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
+	if err == nil {
+		c.mu.Lock()
+		c.calls[strings.TrimPrefix(method, "/gluster.store.v1.StoreService/")]++
+		c.mu.Unlock()
+	}
+	return err
 }
 
-// count returns how many calls of method were made and resets the count.
+// count returns how many calls of method succeeded and resets the count.
 func (c *countingConn) count(method string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -252,6 +255,17 @@ func requireLockFree(t *testing.T, st *storeclient.Client, target string) {
 	require.True(t, errs.Is(errs.FromStatus(err), errs.NotFound), "lock of %s released: %v", target, err)
 }
 
+// awaitLockFree waits until target's lock is released: recovery releases
+// it just after journaling the end of the rollback.
+func awaitLockFree(t *testing.T, st *storeclient.Client, target string) {
+	t.Helper()
+	var err error
+	testutil.Await(t, 10*time.Second, func() bool {
+		_, err = st.Raw().Get(context.Background(), &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: LockName(target)}})
+		return errs.Is(errs.FromStatus(err), errs.NotFound)
+	}, "lock of %s released: %v", target, &err)
+}
+
 // execute runs plan in the background; the result arrives on the channel.
 type result struct {
 	tx  *commonv1.Transaction
@@ -409,7 +423,7 @@ func TestDeadlineStopsTheStepAndRollsBack(t *testing.T) {
 	e := startEngine(t, st, n.actions("e1"), nil)
 	n.blockStep("b")
 	plan := Plan{Operation: "test.create", Target: "volume/slow", Steps: steps("a", "b", "c"), Commit: createVolume("slow"),
-		Timeout: 1500 * time.Millisecond}
+		Timeout: 3 * time.Second}
 	tx, err := e.Execute(context.Background(), plan, false)
 	require.Error(t, err)
 	require.True(t, errs.Is(err, errs.Timeout), "a timeout (504): %v", err)
@@ -424,7 +438,7 @@ func TestDeadlineStopsTheStepAndRollsBack(t *testing.T) {
 	got := record(t, st, tx.Id)
 	require.Equal(t, commonv1.TransactionState_ROLLED_BACK, got.State)
 	require.Equal(t, []string{"a=UNDONE", "b=UNDONE", "c=PENDING"}, stepStates(got))
-	require.Contains(t, got.Error, "fake on node node-b: stopped: the transaction's deadline passed (1.5s after it began)")
+	require.Contains(t, got.Error, "fake on node node-b: stopped: the transaction's deadline passed (3s after it began)")
 	require.Contains(t, got.Steps[1].Error, "the transaction's deadline passed")
 	requireNoVolume(t, st, "slow")
 	requireLockFree(t, st, plan.Target)
@@ -491,7 +505,7 @@ func TestLostLockMidStepStopsAtOnceAndAnotherReplicaRollsBack(t *testing.T) {
 		"the other replica undoes what may have run, newest first, after the first one stopped")
 	require.Equal(t, []string{"a=UNDONE", "b=UNDONE", "c=PENDING"}, stepStates(got))
 	require.Contains(t, got.Error, "stopped before the transaction finished")
-	requireLockFree(t, st, plan.Target)
+	awaitLockFree(t, st, plan.Target)
 	requireNoVolume(t, st, "lost")
 }
 
@@ -533,7 +547,7 @@ func TestLostLockBetweenStepsOrBeforeCommitCommitsNothing(t *testing.T) {
 			got = recoverWith(t, st, n, tx.Id)
 			require.Equal(t, append(slices.Clone(wantEvents), "e2 undo "+wantEvents[len(wantEvents)-1][len("e1 do "):]),
 				n.events()[:len(wantEvents)+1])
-			requireLockFree(t, st, plan.Target)
+			awaitLockFree(t, st, plan.Target)
 			requireNoVolume(t, st, "lost")
 		})
 	}
@@ -552,9 +566,10 @@ func TestParallelStepsRunTogetherJournaledOnceBeforeAndOnceAfter(t *testing.T) {
 		n.onDo[id] = func() {
 			all.Done()
 			all.Wait()
-			if id == "p1" {
-				tx := record(t, st, onlyTransaction(t, st))
-				running = stepStates(tx)
+			if id == "p1" { // no require here: this is not the test's goroutine
+				if l, err := st.Raw().List(context.Background(), &storev1.ListRequest{Kind: storev1.Kind_TRANSACTION}); err == nil && len(l.Resources) == 1 {
+					running = stepStates(l.Resources[0].GetTransaction())
+				}
 			}
 		}
 	}
@@ -577,8 +592,9 @@ func TestParallelStepsRunTogetherJournaledOnceBeforeAndOnceAfter(t *testing.T) {
 	for _, s := range got.Steps[1:4] {
 		require.Equal(t, "e1", s.Args["done_by"], "each parallel step's results are journaled")
 	}
-	// begin, x (2), the group (2), y (2), commit: 8 writes, not 12.
-	require.Equal(t, 8, calls.count("Apply"), "store writes of the transaction")
+	// begin, x (2), the group (2), y (2), commit: 8 writes, not 12 (fewer
+	// when a write whose answer was lost is found landed).
+	require.LessOrEqual(t, calls.count("Apply"), 8, "store writes of the transaction")
 	require.Len(t, committed, 1)
 	require.Equal(t, "par", committed[0].GetResource().GetVolume().GetName(), "the commit's results are given back")
 	require.NotZero(t, committed[0].GetResource().GetVolume().GetVersion())
@@ -662,7 +678,7 @@ func TestLostLockMidParallelGroup(t *testing.T) {
 	require.ElementsMatch(t, []string{"e2 undo p1", "e2 undo p2", "e2 undo p3"}, undos[:3])
 	require.Equal(t, "e2 undo x", undos[3])
 	require.Equal(t, []string{"x=UNDONE", "p1=UNDONE", "p2=UNDONE", "p3=UNDONE"}, stepStates(got))
-	requireLockFree(t, st, plan.Target)
+	awaitLockFree(t, st, plan.Target)
 	requireNoVolume(t, st, "plost")
 }
 
@@ -671,7 +687,7 @@ func TestDeadlineMidParallelGroup(t *testing.T) {
 	n := newNodes()
 	e := startEngine(t, st, n.actions("e1"), nil)
 	n.blockStep("p2")
-	tx, err := e.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/pslow", Timeout: 1500 * time.Millisecond,
+	tx, err := e.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/pslow", Timeout: 3 * time.Second,
 		Steps: parallelSteps("p1", "p2", "p3"), Commit: createVolume("pslow")}, false)
 	require.True(t, errs.Is(err, errs.Timeout), "504: %v", err)
 	require.Contains(t, err.Error(), "pfake on node node-p2: stopped: the transaction's deadline passed")
