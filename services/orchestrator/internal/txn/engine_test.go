@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,11 +16,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
 	"github.com/glusterd-ng/glusterd-ng/libs/storeclient"
 	"github.com/glusterd-ng/glusterd-ng/libs/testutil"
 	"github.com/glusterd-ng/glusterd-ng/services/store"
@@ -38,14 +42,19 @@ func newStore(t *testing.T) *storeclient.Client {
 	return storeclient.New(conn)
 }
 
-// countingConn counts the store calls made through it, by method.
+// countingConn counts the store calls made through it, by method; while
+// cut, every call fails as if the store could not be reached.
 type countingConn struct {
 	grpc.ClientConnInterface
+	cut   atomic.Bool
 	mu    sync.Mutex
 	calls map[string]int
 }
 
 func (c *countingConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	if c.cut.Load() {
+		return status.Error(codes.Unavailable, "connection error: cut off by the test")
+	}
 	err := c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
 	if err == nil {
 		c.mu.Lock()
@@ -507,6 +516,43 @@ func TestLostLockMidStepStopsAtOnceAndAnotherReplicaRollsBack(t *testing.T) {
 	require.Contains(t, got.Error, "stopped before the transaction finished")
 	awaitLockFree(t, st, plan.Target)
 	requireNoVolume(t, st, "lost")
+}
+
+func TestReplicaCutOffFromTheStoreStopsBeforeAnotherActs(t *testing.T) {
+	srv, conn := store.TestServer(t, consul.HTTPAddr, nil)
+	conn1 := &countingConn{ClientConnInterface: conn, calls: map[string]int{}}
+	st1 := storeclient.New(conn1)
+	n := newNodes()
+	e1 := startEngine(t, st1, n.actions("e1"), nil)
+	// Another replica, with its own (working) connection to the same store.
+	conn2, err := grpcx.Dial(srv.Addr())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn2.Close() })
+	st2 := storeclient.New(conn2)
+	startEngine(t, st2, n.actions("e2"), nil)
+	started := n.blockStep("b")
+	plan := Plan{Operation: "test.create", Target: "volume/cut", Steps: steps("a", "b", "c"), Commit: createVolume("cut")}
+	res := execute(e1.Engine, plan)
+	<-started
+	id := onlyTransaction(t, st2)
+
+	// The first replica can no longer reach the store: it cannot renew its
+	// session, which the store ends after its TTL.
+	cut := time.Now()
+	conn1.cut.Store(true)
+	r := await(t, res, 60*time.Second, "the cut-off replica to stop")
+	t.Logf("the cut-off replica stopped %s after it was cut off (TTL 10 s)", time.Since(cut).Round(100*time.Millisecond))
+	require.True(t, errs.Is(r.err, errs.Unavailable), "503: %v", r.err)
+	require.Contains(t, r.err.Error(), "lost its lock")
+	require.Equal(t, []string{"e1 do a", "e1 do b", "e1 cancelled b"}, n.events(),
+		"the cut-off replica stopped mid-step before the other one did anything")
+
+	got := awaitRolledBack(t, st2, id, cut, "the first replica was cut off")
+	require.Equal(t, []string{"e1 do a", "e1 do b", "e1 cancelled b", "e2 undo b", "e2 undo a"}, n.events())
+	require.Equal(t, []string{"a=UNDONE", "b=UNDONE", "c=PENDING"}, stepStates(got))
+	awaitLockFree(t, st2, plan.Target)
+	requireNoVolume(t, st2, "cut")
+	e1.stop()
 }
 
 func TestLostLockBetweenStepsOrBeforeCommitCommitsNothing(t *testing.T) {
