@@ -195,6 +195,17 @@ func (c *Client) OpenSession(ctx context.Context, node string, ttl time.Duration
 	return r.SessionId, nil
 }
 
+// OpenLockSession starts a session for holding locks: once it has ended,
+// no other session can take its locks for lockDelay.
+func (c *Client) OpenLockSession(ctx context.Context, node string, ttl, lockDelay time.Duration) (string, error) {
+	r, err := c.store.OpenSession(ctx, &storev1.OpenSessionRequest{NodeId: node, TtlSeconds: uint32(ttl / time.Second),
+		LockDelaySeconds: uint32(lockDelay / time.Second)})
+	if err != nil {
+		return "", errs.FromStatus(err)
+	}
+	return r.SessionId, nil
+}
+
 // RenewSession keeps a node session alive; NotFound when it has ended.
 func (c *Client) RenewSession(ctx context.Context, id string) error {
 	_, err := c.store.RenewSession(ctx, &storev1.RenewSessionRequest{SessionId: id})

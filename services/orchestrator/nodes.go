@@ -135,6 +135,9 @@ func (n *nodes) actions() map[string]txn.Action {
 					BrickPath: s.Args["brick_path"], RemoveDir: s.Args["created_dir"] == "true"})
 				return errs.FromStatus(err)
 			},
+			// Bricks are prepared independently: no two of a volume are
+			// the same directory or nest on one peer (the layout refuses it).
+			Parallel: true,
 		},
 		stepCleanupBrick: {
 			Do: func(ctx context.Context, s *commonv1.TransactionStep) error {

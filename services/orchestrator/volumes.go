@@ -61,7 +61,17 @@ func (s *volumes) volume(ctx context.Context, name string) (*commonv1.Volume, er
 }
 
 func (s *volumes) CreateVolume(ctx context.Context, req *orchestratorv1.CreateVolumeRequest) (*orchestratorv1.VolumeOperationResponse, error) {
+	// The peers (to place the bricks) and the volumes (is the name taken, are
+	// the bricks free) are read at the same time, in one listing each.
+	var others []*commonv1.Volume
+	var othersErr error
+	listed := make(chan struct{})
+	go func() {
+		defer close(listed)
+		others, othersErr = s.store.Volumes(ctx)
+	}()
 	peers, err := s.store.Peers(ctx)
+	<-listed
 	if err != nil {
 		return nil, err
 	}
@@ -72,22 +82,23 @@ func (s *volumes) CreateVolume(ctx context.Context, req *orchestratorv1.CreateVo
 	for _, w := range warnings {
 		s.log.Warn("volume create", zap.String("volume", vol.Name), zap.String("warning", w))
 	}
-	if _, err := s.store.Volume(ctx, vol.Name); err == nil {
-		return nil, errs.New(errs.AlreadyExists, "volume %s already exists", vol.Name)
-	} else if !errs.Is(err, errs.NotFound) {
-		return nil, err
+	if othersErr != nil {
+		return nil, othersErr
 	}
-	others, err := s.store.Volumes(ctx)
-	if err != nil {
-		return nil, err
+	for _, o := range others {
+		if o.GetName() == vol.Name {
+			return nil, errs.New(errs.AlreadyExists, "volume %s already exists", vol.Name)
+		}
 	}
 	if err := layout.CheckBricksFree(vol, others); err != nil {
 		return nil, err
 	}
+	var created *commonv1.Volume
 	plan := txn.Plan{Operation: "volume.create", Target: target(vol.Name),
 		Commit: func(context.Context) ([]*storev1.Operation, error) {
 			return []*storev1.Operation{{Op: &storev1.Operation_Create{Create: &storev1.CreateRequest{Resource: volumeResource(vol)}}}}, nil
-		}}
+		},
+		Committed: func(res []*storev1.OperationResult) { created = res[0].GetResource().GetVolume() }}
 	for _, sv := range vol.Subvolumes {
 		for _, b := range sv.Bricks {
 			plan.Steps = append(plan.Steps, prepareStep(vol.Id, b, req.Force))
@@ -98,10 +109,8 @@ func (s *volumes) CreateVolume(ctx context.Context, req *orchestratorv1.CreateVo
 		return nil, err
 	}
 	out := &orchestratorv1.VolumeOperationResponse{TransactionId: t.Id, Volume: vol}
-	if !req.Async {
-		if got, err := s.store.Volume(ctx, vol.Name); err == nil {
-			out.Volume = got
-		}
+	if !req.Async && created != nil {
+		out.Volume = created // as stored, with its version
 	}
 	return out, nil
 }

@@ -79,7 +79,8 @@ func (h *handler) Watch(req *storev1.WatchRequest, stream storev1.StoreService_W
 }
 
 func (h *handler) OpenSession(ctx context.Context, req *storev1.OpenSessionRequest) (*storev1.OpenSessionResponse, error) {
-	id, err := h.store.OpenSession(ctx, req.GetNodeId(), time.Duration(req.GetTtlSeconds())*time.Second)
+	id, err := h.store.OpenSession(ctx, req.GetNodeId(), time.Duration(req.GetTtlSeconds())*time.Second,
+		time.Duration(req.GetLockDelaySeconds())*time.Second)
 	if err != nil {
 		return nil, err
 	}

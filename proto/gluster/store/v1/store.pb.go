@@ -1319,9 +1319,13 @@ type OpenSessionRequest struct {
 	// node_id is the node the session belongs to.
 	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	// ttl_seconds: the session (and every RUNTIME entry bound to it) ends when not renewed in time; 10-86400.
-	TtlSeconds    uint32 `protobuf:"varint,2,opt,name=ttl_seconds,json=ttlSeconds,proto3" json:"ttl_seconds,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	TtlSeconds uint32 `protobuf:"varint,2,opt,name=ttl_seconds,json=ttlSeconds,proto3" json:"ttl_seconds,omitempty"`
+	// lock_delay_seconds: once the session has ended, no other session can take
+	// the locks it held for this long (Consul's lock-delay), so that a holder
+	// that lost its session has time to notice and stop; 0-60, 0 for none.
+	LockDelaySeconds uint32 `protobuf:"varint,3,opt,name=lock_delay_seconds,json=lockDelaySeconds,proto3" json:"lock_delay_seconds,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *OpenSessionRequest) Reset() {
@@ -1364,6 +1368,13 @@ func (x *OpenSessionRequest) GetNodeId() string {
 func (x *OpenSessionRequest) GetTtlSeconds() uint32 {
 	if x != nil {
 		return x.TtlSeconds
+	}
+	return 0
+}
+
+func (x *OpenSessionRequest) GetLockDelaySeconds() uint32 {
+	if x != nil {
+		return x.LockDelaySeconds
 	}
 	return 0
 }
@@ -1839,11 +1850,12 @@ const file_gluster_store_v1_store_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\x0e2\x1b.gluster.store.v1.EventTypeR\x04type\x12/\n" +
 	"\x03key\x18\x02 \x01(\v2\x1d.gluster.store.v1.ResourceKeyR\x03key\x126\n" +
 	"\bresource\x18\x03 \x01(\v2\x1a.gluster.store.v1.ResourceR\bresource\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x04R\aversion\"N\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"|\n" +
 	"\x12OpenSessionRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1f\n" +
 	"\vttl_seconds\x18\x02 \x01(\rR\n" +
-	"ttlSeconds\"4\n" +
+	"ttlSeconds\x12,\n" +
+	"\x12lock_delay_seconds\x18\x03 \x01(\rR\x10lockDelaySeconds\"4\n" +
 	"\x13OpenSessionResponse\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\"4\n" +

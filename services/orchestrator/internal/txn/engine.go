@@ -6,6 +6,7 @@ package txn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -38,6 +39,10 @@ type Action struct {
 	// Undo reverses Do; it must be safe to call when Do did not run or did
 	// not finish. Nil means there is nothing to undo.
 	Undo func(ctx context.Context, step *commonv1.TransactionStep) error
+	// Parallel says that steps of this kind do not depend on each other:
+	// consecutive ones before the commit run at the same time, journaled
+	// RUNNING together before and with their results together after.
+	Parallel bool
 }
 
 // Plan is one transaction to run.
@@ -52,6 +57,9 @@ type Plan struct {
 	// Commit returns the store operations that make the change; they are
 	// applied in one atomic write together with the journal's SUCCEEDED.
 	Commit func(ctx context.Context) ([]*storev1.Operation, error)
+	// Committed, when set, is given the results of Commit's operations
+	// (the resources as stored) once they are applied.
+	Committed func(results []*storev1.OperationResult)
 	// Timeout bounds the transaction (Config.Timeout when zero).
 	Timeout time.Duration
 }
@@ -62,6 +70,10 @@ type Config struct {
 	Owner string
 	// SessionTTL is the TTL of the session holding the locks (10s minimum).
 	SessionTTL time.Duration
+	// LockDelay is how long after this engine's session ended no other
+	// session can take its locks: the time this engine has to notice and
+	// stop (SessionTTL when zero; at most a minute).
+	LockDelay time.Duration
 	// Timeout is a transaction's default deadline.
 	Timeout time.Duration
 	// StepTimeout bounds one step's Do or Undo call.
@@ -71,7 +83,9 @@ type Config struct {
 	// Failpoints make the engine crash ("crash") or fail ("error") at named
 	// points, for fault tests: "<operation>/before-step-<n>",
 	// "<operation>/after-step-<n>", "<operation>/before-commit",
-	// "<operation>/after-commit" (n counts from 1).
+	// "<operation>/after-commit" (n counts from 1). For steps that run in
+	// parallel, before-step-<n> of each is checked before any of them
+	// begins, after-step-<n> after all of them have ended.
 	Failpoints map[string]string
 }
 
@@ -104,7 +118,9 @@ type Engine struct {
 	// under its locks stops at once.
 	sessionCtx    context.Context
 	sessionCancel context.CancelFunc
-	running       map[string]bool // transaction ids this engine is running
+	// renewed is when the session was last known alive (opened or renewed).
+	renewed time.Time
+	running map[string]bool // transaction ids this engine is running
 }
 
 // New returns an engine; Run starts its session and recovery.
@@ -112,6 +128,10 @@ func New(cfg Config, store *storeclient.Client, actions map[string]Action, logge
 	if cfg.SessionTTL < 10*time.Second {
 		cfg.SessionTTL = 10 * time.Second
 	}
+	if cfg.LockDelay <= 0 {
+		cfg.LockDelay = cfg.SessionTTL
+	}
+	cfg.LockDelay = min(cfg.LockDelay, time.Minute)
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Minute
 	}
@@ -153,34 +173,64 @@ func (e *Engine) currentSession(ctx context.Context) (string, error) {
 	if e.session != "" {
 		return e.session, nil
 	}
-	id, err := e.store.OpenSession(ctx, e.cfg.Owner, e.cfg.SessionTTL)
+	id, err := e.store.OpenLockSession(ctx, e.cfg.Owner, e.cfg.SessionTTL, e.cfg.LockDelay)
 	if err != nil {
 		return "", errs.Wrap(errs.KindOf(err), err, "cannot open the orchestrator's store session")
 	}
-	e.session = id
+	e.session, e.renewed = id, time.Now()
 	e.sessionCtx, e.sessionCancel = context.WithCancel(context.Background())
 	return id, nil
 }
 
+// renew keeps the session alive. When the store says it has ended, or it
+// could not be renewed for a whole TTL (the store may have ended it
+// already), the session is given up: every transaction under its locks
+// stops at once.
 func (e *Engine) renew(ctx context.Context) {
 	e.mu.Lock()
-	sess := e.session
+	sess, renewed := e.session, e.renewed
 	e.mu.Unlock()
 	if sess == "" {
 		return
 	}
-	err := e.store.RenewSession(ctx, sess)
-	if errs.Is(err, errs.NotFound) {
-		e.log.Warn("the orchestrator's store session was lost: its locks are gone; stopping the transactions under them")
+	rctx, cancel := context.WithTimeout(ctx, e.cfg.SessionTTL/3)
+	err := e.store.RenewSession(rctx, sess)
+	cancel()
+	switch {
+	case err == nil:
 		e.mu.Lock()
 		if e.session == sess {
-			e.session = ""
-			e.sessionCancel()
+			e.renewed = time.Now()
 		}
 		e.mu.Unlock()
-	} else if err != nil {
+	case errs.Is(err, errs.NotFound):
+		e.loseSession(sess, "the store says it has ended")
+	case time.Since(renewed) >= e.cfg.SessionTTL:
+		e.loseSession(sess, fmt.Sprintf("it could not be renewed for %s (its TTL): %v", time.Since(renewed).Round(time.Second), err))
+	case ctx.Err() == nil:
 		e.log.Warn("renewing the orchestrator's store session failed", log.Err(err))
 	}
+}
+
+// loseSession gives up session sess: the transactions under its locks are
+// cancelled, and the next one opens a new session.
+func (e *Engine) loseSession(sess, why string) {
+	e.mu.Lock()
+	if e.session != sess {
+		e.mu.Unlock()
+		return
+	}
+	e.session = ""
+	e.sessionCancel()
+	e.mu.Unlock()
+	e.log.Warn("the orchestrator's store session was lost: its locks are gone; stopping the transactions under them", zap.String("why", why))
+	// If the store still has it (it was only out of reach), end it so that
+	// its locks are freed for recovery.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = e.store.CloseSession(ctx, sess)
+	}()
 }
 
 func (e *Engine) closeSession() {
@@ -207,6 +257,7 @@ type handle struct {
 	txn         *commonv1.Transaction
 	lockVersion uint64
 	commit      func(ctx context.Context) ([]*storev1.Operation, error)
+	committed   func([]*storev1.OperationResult)
 	// held ends when the lock is lost (the session ended) or released.
 	held context.Context
 }
@@ -267,7 +318,7 @@ func (e *Engine) begin(ctx context.Context, plan Plan) (*handle, error) {
 		return nil, err
 	}
 	t = res.Results[1].Resource.GetTransaction()
-	h := &handle{e: e, txn: t, lockVersion: res.Results[0].ResourceVersion, commit: plan.Commit, held: sessionCtx}
+	h := &handle{e: e, txn: t, lockVersion: res.Results[0].ResourceVersion, commit: plan.Commit, committed: plan.Committed, held: sessionCtx}
 	e.log.Info("transaction begun", log.TxnID(t.Id), zap.String("operation", t.Operation), zap.String("target", t.Target))
 	return h, nil
 }
@@ -287,19 +338,56 @@ func (e *Engine) busy(ctx context.Context, target string) error {
 	return errs.New(errs.Conflict, "%s is busy: its lock was held by an orchestrator that stopped; it is free again within seconds", target)
 }
 
-// save writes the journal record (check-and-set on its version); a
-// conflict means another orchestrator took the transaction over.
+// errLockLost is in the errors of a transaction whose lock is no longer
+// its engine's (the session ended): it must stop acting, not even roll back.
+var errLockLost = errors.New("its lock is no longer held by this orchestrator (its store session ended)")
+
+// errDeadlinePassed is the cause of a transaction's context ending at its deadline.
+var errDeadlinePassed = errors.New("the transaction's deadline passed")
+
+// lockCheck is the store operation that fails unless the transaction's
+// lock is still the one it took.
+func (h *handle) lockCheck() *storev1.Operation {
+	return &storev1.Operation{Op: &storev1.Operation_Check{Check: &storev1.CheckRequest{
+		Key: &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: LockName(h.txn.Target)}, ResourceVersion: h.lockVersion}}}
+}
+
+// checkLock returns an error wrapping errLockLost when the store says the
+// transaction's lock is gone or another's; nil when it is still held or
+// the store cannot tell now.
+func (h *handle) checkLock(ctx context.Context) error {
+	r, err := h.e.store.Raw().Get(ctx, &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: LockName(h.txn.Target)}})
+	switch err = errs.FromStatus(err); {
+	case errs.Is(err, errs.NotFound):
+		return errs.Wrap(errs.Unavailable, errLockLost, "transaction %s: lock %s is gone", h.txn.Id, LockName(h.txn.Target))
+	case err != nil:
+		return nil
+	}
+	if l := r.Resource.GetLock(); r.ResourceVersion != h.lockVersion || l.GetTransactionId() != h.txn.Id || l.GetOwner() != h.e.cfg.Owner {
+		return errs.Wrap(errs.Unavailable, errLockLost, "transaction %s: lock %s is now held by transaction %s of %s",
+			h.txn.Id, LockName(h.txn.Target), l.GetTransactionId(), l.GetOwner())
+	}
+	return nil
+}
+
+// save writes the journal record (check-and-set on its version) provided
+// the transaction still holds its lock, in one store write: a journal
+// write, and so a step, never happens without the lock.
 func (h *handle) save(ctx context.Context) error {
-	var res *storev1.UpdateResponse
+	var res *storev1.ApplyResponse
 	err := retryTransient(ctx, func() error {
 		var err error
-		res, err = h.e.store.Raw().Update(ctx, &storev1.UpdateRequest{
-			Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: h.txn}}, ResourceVersion: h.txn.Version})
+		res, err = h.e.store.Raw().Apply(ctx, &storev1.ApplyRequest{Operations: []*storev1.Operation{h.lockCheck(),
+			{Op: &storev1.Operation_Update{Update: &storev1.UpdateRequest{
+				Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: h.txn}}, ResourceVersion: h.txn.Version}}}}})
 		err = errs.FromStatus(err)
 		if errs.Is(err, errs.Conflict) {
+			if lerr := h.checkLock(ctx); lerr != nil {
+				return lerr
+			}
 			// An earlier attempt may have landed before its answer was lost.
 			if cur, gerr := h.current(ctx); gerr == nil && proto.Equal(withoutVersion(cur), withoutVersion(h.txn)) {
-				res = &storev1.UpdateResponse{Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: cur}}}
+				res = &storev1.ApplyResponse{Results: []*storev1.OperationResult{{}, {Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: cur}}}}}
 				return nil
 			}
 		}
@@ -309,7 +397,7 @@ func (h *handle) save(ctx context.Context) error {
 		return errs.Wrap(errs.KindOf(err), err, "journal transaction %s", h.txn.Id)
 	}
 	// Only the version changes: callers hold pointers into h.txn's steps.
-	h.txn.Version = res.Resource.GetTransaction().GetVersion()
+	h.txn.Version = res.Results[1].Resource.GetTransaction().GetVersion()
 	return nil
 }
 
@@ -378,20 +466,24 @@ func (h *handle) run(ctx context.Context) (*commonv1.Transaction, error) {
 		delete(h.e.running, h.txn.Id)
 		h.e.mu.Unlock()
 	}()
-	ctx, cancel := context.WithDeadline(ctx, h.txn.Deadline.AsTime())
-	defer cancel()
+	deadline := h.txn.Deadline.AsTime()
+	ctx, cancelDeadline := context.WithDeadlineCause(ctx, deadline,
+		fmt.Errorf("%w (%s after it began)", errDeadlinePassed, deadline.Sub(h.txn.StartedAt.AsTime()).Round(time.Millisecond)))
+	defer cancelDeadline()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	// A lost lock stops everything at once.
-	stop := context.AfterFunc(h.held, cancel)
+	stop := context.AfterFunc(h.held, func() { cancel(errLockLost) })
 	defer stop()
 
 	if err := h.doSteps(ctx); err != nil {
-		return h.abort(err)
+		return h.abort(ctx, err)
 	}
 	if err := h.failpoint("before-commit"); err != nil {
-		return h.abort(err)
+		return h.abort(ctx, err)
 	}
 	if err := h.commitNow(ctx); err != nil {
-		return h.abort(err)
+		return h.abort(ctx, err)
 	}
 	if err := h.failpoint("after-commit"); err != nil {
 		return h.txn, err
@@ -402,22 +494,113 @@ func (h *handle) run(ctx context.Context) (*commonv1.Transaction, error) {
 	return h.txn, nil
 }
 
+// stopped explains err when ctx, the transaction's context, has ended:
+// its deadline passed, its lock was lost, or its caller went away.
+func stopped(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errDeadlinePassed):
+		return errs.Wrap(errs.Timeout, err, "stopped: %v", cause)
+	case errors.Is(cause, errLockLost):
+		return errs.Wrap(errs.Unavailable, fmt.Errorf("%w (%w)", errLockLost, err), "stopped")
+	}
+	return err
+}
+
+// journalCtx bounds the journal writes that record what a step did: they
+// must happen even when the transaction's deadline has just passed, and
+// never once its lock is lost.
+func (h *handle) journalCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(h.held, transientWindow+5*time.Second)
+}
+
 func (h *handle) doSteps(ctx context.Context) error {
-	n := 0
+	var pre []*commonv1.TransactionStep
 	for _, s := range h.txn.Steps {
-		if s.AfterCommit {
+		if !s.AfterCommit {
+			pre = append(pre, s)
+		}
+	}
+	for i := 0; i < len(pre); {
+		// A group: one step, or consecutive steps of one parallel kind.
+		j := i + 1
+		if h.e.actions[pre[i].Name].Parallel {
+			for j < len(pre) && pre[j].Name == pre[i].Name {
+				j++
+			}
+		}
+		for n := i + 1; n <= j; n++ {
+			if err := h.failpoint("before-step-" + strconv.Itoa(n)); err != nil {
+				return err
+			}
+		}
+		var err error
+		if j == i+1 {
+			err = h.step(ctx, pre[i], true)
+		} else {
+			err = h.parallel(ctx, pre[i:j])
+		}
+		if err != nil {
+			return err
+		}
+		for n := i + 1; n <= j; n++ {
+			if err := h.failpoint("after-step-" + strconv.Itoa(n)); err != nil {
+				return err
+			}
+		}
+		i = j
+	}
+	return nil
+}
+
+// parallel runs steps of one parallel kind at the same time: one journal
+// write marks them all RUNNING before any Do, one records all their
+// results after the last Do has returned. If one fails, the others still
+// finish (each was journaled, so rollback undoes what they did).
+func (h *handle) parallel(ctx context.Context, steps []*commonv1.TransactionStep) error {
+	act := h.e.actions[steps[0].Name]
+	now := timestamppb.Now()
+	for _, s := range steps {
+		s.State, s.StartedAt, s.Error = commonv1.StepState_STEP_RUNNING, now, ""
+	}
+	if err := h.save(ctx); err != nil {
+		return stopped(ctx, err)
+	}
+	errs_ := make([]error, len(steps))
+	var wg sync.WaitGroup
+	for i, s := range steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs_[i] = h.do(ctx, act, s)
+		}()
+	}
+	wg.Wait()
+	var failed []string
+	var first error
+	for i, err := range errs_ {
+		if err == nil {
 			continue
 		}
-		n++
-		if err := h.failpoint("before-step-" + strconv.Itoa(n)); err != nil {
+		s := steps[i]
+		h.e.log.Warn("transaction step failed", log.TxnID(h.txn.Id), zap.String("step", s.Name), log.Node(s.NodeId), log.Err(err))
+		if errors.Is(err, errLockLost) {
 			return err
 		}
-		if err := h.step(ctx, s, true); err != nil {
-			return err
+		if first == nil {
+			first = err
 		}
-		if err := h.failpoint("after-step-" + strconv.Itoa(n)); err != nil {
-			return err
-		}
+		failed = append(failed, fmt.Sprintf("%s on node %s: %s", s.Name, s.NodeId, public(err)))
+	}
+	jctx, cancel := h.journalCtx()
+	defer cancel()
+	if err := h.save(jctx); err != nil {
+		return stopped(jctx, err)
+	}
+	if first != nil {
+		return errs.Wrap(errs.KindOf(first), first, "%s", strings.Join(failed, "; "))
 	}
 	return nil
 }
@@ -430,25 +613,57 @@ func (h *handle) step(ctx context.Context, s *commonv1.TransactionStep, mustSucc
 	}
 	s.State, s.StartedAt, s.Error = commonv1.StepState_STEP_RUNNING, timestamppb.Now(), ""
 	if err := h.save(ctx); err != nil {
-		return err
+		return stopped(ctx, err)
 	}
-	sctx, cancel := context.WithTimeout(ctx, h.e.cfg.StepTimeout)
-	err := act.Do(sctx, s)
-	cancel()
-	s.FinishedAt = timestamppb.Now()
+	err := h.do(ctx, act, s)
 	if err != nil {
-		s.State, s.Error = commonv1.StepState_STEP_FAILED, err.Error()
 		h.e.log.Warn("transaction step failed", log.TxnID(h.txn.Id), zap.String("step", s.Name), log.Node(s.NodeId), log.Err(err))
-	} else {
-		s.State = commonv1.StepState_STEP_DONE
+		if errors.Is(err, errLockLost) {
+			return err
+		}
 	}
-	if serr := h.save(ctx); serr != nil {
-		return serr
+	jctx, cancel := h.journalCtx()
+	defer cancel()
+	if serr := h.save(jctx); serr != nil {
+		return stopped(jctx, serr)
 	}
 	if err != nil && mustSucceed {
-		return errs.Wrap(errs.KindOf(err), err, "%s on node %s: %s", s.Name, s.NodeId, err.Error())
+		return errs.Wrap(errs.KindOf(err), err, "%s on node %s: %s", s.Name, s.NodeId, public(err))
 	}
 	return nil
+}
+
+// public is err's message for the journal and the caller: a domain
+// error's own message (its cause is for the logs), else the whole text.
+func public(err error) string {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		if e.Cause != nil && errors.Is(e.Cause, errLockLost) {
+			return e.Message + ": " + e.Cause.Error()
+		}
+		return e.Message
+	}
+	return err.Error()
+}
+
+// do runs s's Do within the step timeout and records its outcome in s.
+func (h *handle) do(ctx context.Context, act Action, s *commonv1.TransactionStep) error {
+	sctx, cancel := context.WithTimeout(ctx, h.e.cfg.StepTimeout)
+	err := act.Do(sctx, s)
+	timedOut := sctx.Err() != nil && ctx.Err() == nil
+	cancel()
+	s.FinishedAt = timestamppb.Now()
+	switch {
+	case err == nil:
+		s.State = commonv1.StepState_STEP_DONE
+		return nil
+	case timedOut:
+		err = errs.Wrap(errs.Timeout, err, "the step did not finish within %s (%v)", h.e.cfg.StepTimeout, err)
+	default:
+		err = stopped(ctx, err)
+	}
+	s.State, s.Error = commonv1.StepState_STEP_FAILED, public(err)
+	return err
 }
 
 // commitNow applies the plan's change and the journal's SUCCEEDED in one
@@ -456,13 +671,11 @@ func (h *handle) step(ctx context.Context, s *commonv1.TransactionStep, mustSucc
 func (h *handle) commitNow(ctx context.Context) error {
 	ops, err := h.commit(ctx)
 	if err != nil {
-		return err
+		return stopped(ctx, err)
 	}
 	t := proto.CloneOf(h.txn)
 	t.State, t.FinishedAt = commonv1.TransactionState_SUCCEEDED, timestamppb.Now()
-	ops = append(ops,
-		&storev1.Operation{Op: &storev1.Operation_Check{Check: &storev1.CheckRequest{
-			Key: &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: LockName(t.Target)}, ResourceVersion: h.lockVersion}}},
+	ops = append(ops, h.lockCheck(),
 		&storev1.Operation{Op: &storev1.Operation_Update{Update: &storev1.UpdateRequest{
 			Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: t}}, ResourceVersion: t.Version}}})
 	var res *storev1.ApplyResponse
@@ -473,14 +686,22 @@ func (h *handle) commitNow(ctx context.Context) error {
 	})
 	if err == nil {
 		h.txn = res.Results[len(res.Results)-1].Resource.GetTransaction()
+		if h.committed != nil {
+			h.committed(res.Results[:len(res.Results)-2])
+		}
 		return nil
 	}
+	jctx, cancel := h.journalCtx()
+	defer cancel()
 	// A commit whose answer was lost may have landed: the record says.
-	if cur, gerr := h.current(ctx); gerr == nil && cur.State == commonv1.TransactionState_SUCCEEDED {
+	if cur, gerr := h.current(jctx); gerr == nil && cur.State == commonv1.TransactionState_SUCCEEDED {
 		h.txn = cur
 		return nil
 	}
-	return err
+	if lerr := h.checkLock(jctx); lerr != nil {
+		return errs.Wrap(errs.Unavailable, lerr, "the commit was refused: %v", lerr)
+	}
+	return stopped(ctx, err)
 }
 
 // rollForward runs the after-commit steps; a failure is journaled but does
@@ -498,13 +719,25 @@ func (h *handle) rollForward(ctx context.Context) {
 
 // abort rolls back after err, unless the lock was lost: then another
 // orchestrator (or this one, with a new session) recovers it.
-func (h *handle) abort(cause error) (*commonv1.Transaction, error) {
-	if h.held.Err() != nil {
-		return h.txn, errs.Wrap(errs.Unavailable, cause, "transaction %s lost its lock (the orchestrator's store session ended); it will be rolled back by recovery", h.txn.Id)
+func (h *handle) abort(ctx context.Context, cause error) (*commonv1.Transaction, error) {
+	lost := h.held.Err() != nil || errors.Is(cause, errLockLost)
+	if !lost {
+		// The lock may be gone without this engine having noticed yet
+		// (its session ended since the last renewal).
+		cctx, cancel := context.WithTimeout(h.held, 5*time.Second)
+		lost = h.checkLock(cctx) != nil
+		cancel()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), h.e.cfg.Timeout)
+	if lost {
+		h.e.renew(context.Background()) // the session may have ended: stop everything under it
+		return h.txn, errs.Wrap(errs.Unavailable, cause, "transaction %s lost its lock (the orchestrator's store session ended) and stopped; it will be rolled back by recovery", h.txn.Id)
+	}
+	if ctx.Err() != nil && errors.Is(context.Cause(ctx), errDeadlinePassed) && !errs.Is(cause, errs.Timeout) {
+		cause = errs.Wrap(errs.Timeout, cause, "stopped: %v: %s", context.Cause(ctx), public(cause))
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), h.e.cfg.Timeout)
 	defer cancel()
-	h.rollback(ctx, cause.Error())
+	h.rollback(rctx, public(cause))
 	return h.txn, cause
 }
 
@@ -520,7 +753,7 @@ func (h *handle) rollback(ctx context.Context, cause string) {
 		}
 		return
 	}
-	failed := false
+	var failed []string
 	for i := len(h.txn.Steps) - 1; i >= 0; i-- {
 		s := h.txn.Steps[i]
 		if s.AfterCommit || s.State == commonv1.StepState_STEP_PENDING || s.State == commonv1.StepState_STEP_UNDONE ||
@@ -536,13 +769,13 @@ func (h *handle) rollback(ctx context.Context, cause string) {
 			sctx, cancel := context.WithTimeout(ctx, h.e.cfg.StepTimeout)
 			err = act.Undo(sctx, s)
 			cancel()
-			if err == nil || ctx.Err() != nil {
+			if err == nil || ctx.Err() != nil || attempt == 2 {
 				break
 			}
 			time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
 		}
 		if err != nil {
-			failed = true
+			failed = append(failed, fmt.Sprintf("step %d (%s on node %s)", i+1, s.Name, s.NodeId))
 			s.Error = "undo failed: " + err.Error()
 			h.e.log.Error("cannot undo a transaction step", log.TxnID(h.txn.Id), zap.String("step", s.Name), log.Node(s.NodeId), log.Err(err))
 		} else {
@@ -554,9 +787,9 @@ func (h *handle) rollback(ctx context.Context, cause string) {
 		}
 	}
 	h.txn.State, h.txn.FinishedAt = commonv1.TransactionState_ROLLED_BACK, timestamppb.Now()
-	if failed {
+	if len(failed) > 0 {
 		h.txn.State = commonv1.TransactionState_FAILED
-		h.txn.Error = cause + "; some steps could not be undone (see the steps)"
+		h.txn.Error = cause + "; these steps could not be undone: " + strings.Join(failed, ", ")
 	}
 	if err := h.save(ctx); err != nil {
 		h.e.log.Warn("cannot journal the end of a rollback", log.TxnID(h.txn.Id), log.Err(err))

@@ -509,13 +509,17 @@ func (s *Store) explain(ctx context.Context, p *planned, cause error) error {
 	return cause
 }
 
-// OpenSession starts a node session for RUNTIME entries; they are released
-// (and read as deleted) when it ends.
-func (s *Store) OpenSession(ctx context.Context, nodeID string, ttl time.Duration) (string, error) {
+// OpenSession starts a node session for RUNTIME entries and locks; they
+// are released (and read as deleted) when it ends, and its locks cannot be
+// taken by another session for lockDelay after that.
+func (s *Store) OpenSession(ctx context.Context, nodeID string, ttl, lockDelay time.Duration) (string, error) {
 	if err := schema.ValidateID("node_id", nodeID); err != nil {
 		return "", err
 	}
-	return s.kv.CreateSession(ctx, consulkv.SessionConfig{Name: "glusterd-ng node " + nodeID, TTL: ttl})
+	if lockDelay < 0 || lockDelay > time.Minute {
+		return "", errs.InvalidField("lock_delay_seconds", "must be between 0 and 60 seconds, got %s", lockDelay)
+	}
+	return s.kv.CreateSession(ctx, consulkv.SessionConfig{Name: "glusterd-ng node " + nodeID, TTL: ttl, LockDelay: lockDelay})
 }
 
 // RenewSession keeps a node session alive.
