@@ -3,16 +3,28 @@ package grpcx
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/discovery"
 )
+
+// reconnectBackoff is how a connection retries a server it cannot reach.
+// gRPC's default grows to 120 s, and while it waits every call fails at
+// once: a service started before the store, or cut off from it for a
+// while, would keep failing long after the store is back. On a LAN a few
+// seconds between attempts is plenty.
+var reconnectBackoff = grpc.ConnectParams{
+	Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+	MinConnectTimeout: 5 * time.Second,
+}
 
 // roundRobinServiceConfig spreads calls over every resolved address.
 const roundRobinServiceConfig = `{"loadBalancingConfig": [{"round_robin": {}}]}`
@@ -28,6 +40,7 @@ func Dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 		grpc.WithResolvers(discovery.NewStaticResolverBuilder()),
 		grpc.WithChainUnaryInterceptor(propagateUnary),
 		grpc.WithChainStreamInterceptor(propagateStream),
+		grpc.WithConnectParams(reconnectBackoff),
 	}
 	cc, err := grpc.NewClient(target, append(base, opts...)...)
 	if err != nil {

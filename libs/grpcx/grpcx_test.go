@@ -379,3 +379,45 @@ func TestDialRejectsBadStaticTarget(t *testing.T) {
 	require.Error(t, err)
 	require.True(t, strings.Contains(err.Error(), "not-an-address"), err.Error())
 }
+
+// TestDialRetriesAnUnreachableServerEveryFewSeconds shows that a connection
+// keeps trying a server it cannot reach at short intervals (gRPC's default
+// waits up to 120 s between attempts, failing every call meanwhile): a
+// listener that drops every connection sees the attempts, at most a few
+// seconds apart, for as long as the outage lasts.
+func TestDialRetriesAnUnreachableServerEveryFewSeconds(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer lis.Close()
+	var mu sync.Mutex
+	var attempts []time.Time
+	go func() {
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			attempts = append(attempts, time.Now())
+			mu.Unlock()
+			_ = c.Close()
+		}
+	}()
+	cc := dial(t, lis.Addr().String())
+	const outage = 14 * time.Second // gRPC's default would be waiting 6.5 s by then
+	end := time.Now().Add(outage)
+	for time.Now().Before(end) {
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		_, err := echo(ctx, cc, "x")
+		cancel()
+		require.Error(t, err)
+		time.Sleep(200 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.GreaterOrEqual(t, len(attempts), 7, "attempts at %v", attempts)
+	for i := 1; i < len(attempts); i++ {
+		gap := attempts[i].Sub(attempts[i-1])
+		require.LessOrEqual(t, gap, 4*time.Second, "attempt %d came %v after the one before", i, gap)
+	}
+}
