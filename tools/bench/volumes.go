@@ -913,11 +913,19 @@ func startNGCluster(ctx context.Context, binDir, dir string) (_ *ngCluster, err 
 		}
 		c.procs = append(c.procs, p)
 	}
-	// Pool the nodes once every service answers.
+	// Pool the nodes once every service answers, and measure nothing before
+	// the orchestrator answers too (it may have started before the store).
 	deadline := time.Now().Add(time.Minute)
+	steps := []func() error{}
 	for k := 1; k <= volNodes; k++ {
+		steps = append(steps, func() error {
+			return c.call(ctx, http.MethodPost, "/v1/peers", map[string]any{"address": ngAddr(k)})
+		})
+	}
+	steps = append(steps, func() error { return c.call(ctx, http.MethodGet, "/v1/transactions", nil) })
+	for k, step := range steps {
 		for {
-			err := c.call(ctx, http.MethodPost, "/v1/peers", map[string]any{"address": ngAddr(k)})
+			err := step()
 			if err == nil {
 				break
 			}
@@ -927,7 +935,7 @@ func startNGCluster(ctx context.Context, binDir, dir string) (_ *ngCluster, err 
 				}
 			}
 			if time.Now().After(deadline) {
-				return nil, fmt.Errorf("adding node %s: %w", ngAddr(k), err)
+				return nil, fmt.Errorf("start-up step %d of %d (pool the nodes, then reach the orchestrator): %w", k+1, len(steps), err)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
