@@ -112,7 +112,7 @@ func (p *Proc) Start() error {
 }
 
 // AddOrchestrator starts another orchestrator replica and returns it with
-// its gRPC address.
+// its gRPC address once the replica accepts connections.
 func (c *Cluster) AddOrchestrator(name string, extra ...string) (*Proc, string) {
 	c.tb.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(c.tb, "127.0.0.1"))
@@ -120,6 +120,14 @@ func (c *Cluster) AddOrchestrator(name string, extra ...string) (*Proc, string) 
 	if err := p.Start(); err != nil {
 		c.tb.Fatal(err)
 	}
+	testutil.Await(c.tb, 30*time.Second, func() bool {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false
+		}
+		conn.Close()
+		return true
+	}, "%s listening on %s", name, addr)
 	return p, addr
 }
 
