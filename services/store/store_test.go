@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
@@ -547,5 +548,17 @@ func TestLocksAreHeldBySessions(t *testing.T) {
 	_, err = c.CloseSession(ctx, &storev1.CloseSessionRequest{SessionId: b.SessionId})
 	require.NoError(t, err)
 	_, err = c.Get(ctx, &storev1.GetRequest{Key: key})
+	requireCode(t, err, codes.NotFound)
+}
+
+func TestValueThatCannotBeEncodedIsInvalid(t *testing.T) {
+	_, conn := TestServer(t, consul.HTTPAddr, nil)
+	c := storev1.NewStoreServiceClient(conn)
+	// A second before year 1 is outside protobuf's Timestamp range.
+	tx := &commonv1.Transaction{Id: "6f1c1b4e-58a4-4c3c-9a35-5b7e1f0d2a11", Operation: "volume.create", Target: "volume/gv0",
+		State: commonv1.TransactionState_RUNNING, StartedAt: timestamppb.New(time.Time{}.Add(-time.Second))}
+	_, err := c.Create(t.Context(), &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: tx}}})
+	requireCode(t, err, codes.InvalidArgument, "Transaction cannot be stored", "out of range")
+	_, err = c.Get(t.Context(), &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_TRANSACTION, Name: tx.Id}})
 	requireCode(t, err, codes.NotFound)
 }

@@ -286,7 +286,9 @@ func Encode(r *storev1.Resource) ([]byte, error) {
 	}
 	b, err := marshal.Marshal(m)
 	if err != nil {
-		return nil, fmt.Errorf("encode %T: %w", m, err)
+		// What cannot be encoded came from the caller: a timestamp out of
+		// range, a string that is not UTF-8.
+		return nil, errs.Wrap(errs.Invalid, err, "%s cannot be stored: %v", m.ProtoReflect().Descriptor().Name(), err)
 	}
 	return b, nil
 }
