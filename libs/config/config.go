@@ -45,6 +45,17 @@ func Bool(fs *flag.FlagSet, p *bool, name string, def bool, u string) {
 	fs.BoolVar(p, name, v, usage(name, u))
 }
 
+// Int registers an integer setting.
+func Int(fs *flag.FlagSet, p *int, name string, def int, u string) {
+	v := def
+	if s, ok := os.LookupEnv(EnvName(name)); ok {
+		if n, err := strconv.Atoi(s); err == nil {
+			v = n
+		}
+	}
+	fs.IntVar(p, name, v, usage(name, u))
+}
+
 // Duration registers a duration setting.
 func Duration(fs *flag.FlagSet, p *time.Duration, name string, def time.Duration, u string) {
 	v := def

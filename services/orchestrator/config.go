@@ -24,6 +24,10 @@ type Config struct {
 	OnlineTimeout time.Duration
 	// RecoverInterval is how often unfinished transactions of stopped replicas are looked for.
 	RecoverInterval time.Duration
+	// TxnRetention is how long finished transaction records are kept.
+	TxnRetention time.Duration
+	// TxnHistory is how many finished transaction records are kept at most.
+	TxnHistory int
 	// Failpoints crash or fail transactions at named points, for fault tests
 	// ("volume.create/after-step-1=crash,..."; see docs/transactions.md).
 	Failpoints string
@@ -39,6 +43,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	config.Duration(fs, &c.TxnTimeout, "txn-timeout", 2*time.Minute, "deadline of a transaction")
 	config.Duration(fs, &c.OnlineTimeout, "online-timeout", time.Minute, "how long start waits for every brick to be online")
 	config.Duration(fs, &c.RecoverInterval, "recover-interval", 5*time.Second, "how often unfinished transactions of stopped replicas are looked for")
+	config.Duration(fs, &c.TxnRetention, "txn-retention", 24*time.Hour, "how long finished transaction records are kept (FAILED ones are kept until deleted by hand)")
+	config.Int(fs, &c.TxnHistory, "txn-history", 1000, "how many finished transaction records are kept at most, newest first")
 	config.String(fs, &c.Failpoints, "failpoints", "", "fault tests only: <operation>/<point>=crash|error,...")
 }
 
@@ -53,8 +59,8 @@ func (c *Config) Validate() error {
 	if c.SessionTTL < 10*time.Second {
 		return fmt.Errorf("session-ttl %s is under Consul's minimum of 10s", c.SessionTTL)
 	}
-	if c.TxnTimeout <= 0 || c.OnlineTimeout <= 0 || c.RecoverInterval <= 0 {
-		return fmt.Errorf("txn-timeout, online-timeout and recover-interval must be positive")
+	if c.TxnTimeout <= 0 || c.OnlineTimeout <= 0 || c.RecoverInterval <= 0 || c.TxnRetention <= 0 || c.TxnHistory <= 0 {
+		return fmt.Errorf("txn-timeout, online-timeout, recover-interval, txn-retention and txn-history must be positive")
 	}
 	return nil
 }

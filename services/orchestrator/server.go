@@ -63,7 +63,7 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 	store := storeclient.New(conn)
 	nd := &nodes{consul: kv.API(), conns: map[string]*grpc.ClientConn{}}
 	engine := txn.New(txn.Config{Owner: cfg.ID, SessionTTL: cfg.SessionTTL, Timeout: cfg.TxnTimeout,
-		RecoverInterval: cfg.RecoverInterval, Failpoints: failpoints}, store, nd.actions(), logger.Named("txn"))
+		RecoverInterval: cfg.RecoverInterval, Retention: cfg.TxnRetention, History: cfg.TxnHistory, Failpoints: failpoints}, store, nd.actions(), logger.Named("txn"))
 	gs := grpcx.NewServer(grpcx.ServerConfig{Name: ServiceName, Logger: logger, Registerer: reg})
 	vh := &volumes{store: store, engine: engine, onlineTimeout: cfg.OnlineTimeout, log: logger.Named("volumes")}
 	orchestratorv1.RegisterVolumeServiceServer(gs.GRPC(), vh)

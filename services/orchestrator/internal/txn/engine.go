@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,6 +81,13 @@ type Config struct {
 	StepTimeout time.Duration
 	// RecoverInterval is how often unfinished transactions of dead owners are looked for.
 	RecoverInterval time.Duration
+	// Retention is how long a finished transaction's record is kept
+	// (24h when zero). Records that ended FAILED are kept until an operator
+	// has seen them: they are never collected.
+	Retention time.Duration
+	// History is how many finished records are kept at most, newest first,
+	// whatever their age (1000 when zero).
+	History int
 	// Failpoints make the engine crash ("crash") or fail ("error") at named
 	// points, for fault tests: "<operation>/before-step-<n>",
 	// "<operation>/after-step-<n>", "<operation>/before-commit",
@@ -140,6 +148,12 @@ func New(cfg Config, store *storeclient.Client, actions map[string]Action, logge
 	}
 	if cfg.RecoverInterval <= 0 {
 		cfg.RecoverInterval = 5 * time.Second
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 24 * time.Hour
+	}
+	if cfg.History <= 0 {
+		cfg.History = 1000
 	}
 	return &Engine{cfg: cfg, store: store, actions: actions, log: logger, running: map[string]bool{}}
 }
@@ -845,6 +859,77 @@ func (e *Engine) recoverAll(ctx context.Context) {
 		if err := e.recoverOne(ctx, t); err != nil && !errs.Is(err, errs.Conflict) {
 			e.log.Warn("cannot recover a transaction yet", log.TxnID(t.Id), log.Err(err))
 		}
+	}
+	e.collect(ctx, l.Resources, time.Now())
+}
+
+// collectBatch is how many records one store write deletes (a delete is
+// two of Consul's 128 operations: the key and its tombstone).
+const collectBatch = 50
+
+// collectMax bounds the deletions of one pass, so a long backlog is worked
+// off over several passes instead of in one burst of writes.
+const collectMax = 10 * collectBatch
+
+// collectable returns the finished records to delete: those that ended
+// before now-Retention, and those beyond the newest History. Unfinished
+// records and those that ended FAILED (an undo that needs an operator) are
+// never collected.
+func collectable(records []*storev1.Resource, now time.Time, retention time.Duration, history int) []*storev1.Resource {
+	var done []*storev1.Resource
+	for _, r := range records {
+		t := r.GetTransaction()
+		if t == nil || unfinished(t) || t.State == commonv1.TransactionState_FAILED || t.FinishedAt == nil {
+			continue
+		}
+		done = append(done, r)
+	}
+	// Newest first; equal end times by id so that every replica picks the same.
+	slices.SortFunc(done, func(a, b *storev1.Resource) int {
+		ta, tb := a.GetTransaction(), b.GetTransaction()
+		if c := tb.FinishedAt.AsTime().Compare(ta.FinishedAt.AsTime()); c != 0 {
+			return c
+		}
+		return strings.Compare(ta.Id, tb.Id)
+	})
+	var out []*storev1.Resource
+	for i, r := range done {
+		if i >= history || now.Sub(r.GetTransaction().FinishedAt.AsTime()) > retention {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// collect deletes finished transaction records past their retention, so
+// the journal does not grow without bound. Each delete names the version
+// it saw; a record that changed meanwhile, or that another replica deleted
+// first, fails that batch, which the next pass retries.
+func (e *Engine) collect(ctx context.Context, records []*storev1.Resource, now time.Time) {
+	old := collectable(records, now, e.cfg.Retention, e.cfg.History)
+	if len(old) > collectMax {
+		old = old[len(old)-collectMax:] // the oldest first
+	}
+	deleted := 0
+	for len(old) > 0 {
+		n := min(len(old), collectBatch)
+		ops := make([]*storev1.Operation, 0, n)
+		for _, r := range old[:n] {
+			ops = append(ops, &storev1.Operation{Op: &storev1.Operation_Delete{Delete: &storev1.DeleteRequest{
+				Key: &storev1.ResourceKey{Kind: storev1.Kind_TRANSACTION, Name: r.GetTransaction().Id}, ResourceVersion: r.GetTransaction().Version}}})
+		}
+		old = old[n:]
+		if _, err := e.store.Raw().Apply(ctx, &storev1.ApplyRequest{Operations: ops}); err != nil {
+			if err = errs.FromStatus(err); !errs.Is(err, errs.Conflict) && !errs.Is(err, errs.NotFound) {
+				e.log.Warn("cannot collect old transaction records yet", zap.Int("records", n), log.Err(err))
+			}
+			continue
+		}
+		deleted += n
+	}
+	if deleted > 0 {
+		e.log.Info("collected finished transaction records", zap.Int("records", deleted),
+			zap.Duration("retention", e.cfg.Retention), zap.Int("history", e.cfg.History))
 	}
 }
 

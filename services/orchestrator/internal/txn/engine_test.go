@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
@@ -742,4 +743,88 @@ func TestDeadlineMidParallelGroup(t *testing.T) {
 	require.Equal(t, []string{"p1=UNDONE", "p2=UNDONE", "p3=UNDONE"}, stepStates(got))
 	requireNoVolume(t, st, "pslow")
 	requireLockFree(t, st, "volume/pslow")
+}
+
+// putRecord stores a journal record directly, as an earlier transaction
+// would have left it; name is its target's, and its id is returned.
+func putRecord(t *testing.T, st *storeclient.Client, name string, state commonv1.TransactionState, finished time.Time) string {
+	t.Helper()
+	id := uuid.NewString()
+	tx := &commonv1.Transaction{Id: id, Operation: "test.op", Target: "volume/" + name, State: state,
+		StartedAt: timestamppb.New(time.Now().Add(-72 * time.Hour))}
+	if !finished.IsZero() {
+		tx.FinishedAt = timestamppb.New(finished)
+	}
+	_, err := st.Raw().Create(context.Background(), &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: tx}}})
+	require.NoError(t, errs.FromStatus(err))
+	return id
+}
+
+// transactionIDs names the records in the journal by their targets.
+func transactionIDs(t *testing.T, st *storeclient.Client) []string {
+	t.Helper()
+	l, err := st.Raw().List(context.Background(), &storev1.ListRequest{Kind: storev1.Kind_TRANSACTION})
+	require.NoError(t, errs.FromStatus(err))
+	var ids []string
+	for _, r := range l.Resources {
+		ids = append(ids, strings.TrimPrefix(r.GetTransaction().Target, "volume/"))
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func TestFinishedRecordsAreCollectedAfterRetentionFailedOnesKept(t *testing.T) {
+	st := newStore(t)
+	now := time.Now()
+	old := now.Add(-48 * time.Hour)
+	putRecord(t, st, "old-succeeded", commonv1.TransactionState_SUCCEEDED, old)
+	putRecord(t, st, "old-rolled-back", commonv1.TransactionState_ROLLED_BACK, old)
+	putRecord(t, st, "old-failed", commonv1.TransactionState_FAILED, old)
+	putRecord(t, st, "recent-1", commonv1.TransactionState_SUCCEEDED, now.Add(-time.Minute))
+	putRecord(t, st, "recent-2", commonv1.TransactionState_ROLLED_BACK, now.Add(-2*time.Minute))
+	putRecord(t, st, "recent-3", commonv1.TransactionState_SUCCEEDED, now.Add(-3*time.Minute))
+	// The running engine collects by age on its recovery pass (default retention 24h).
+	e := startEngine(t, st, newNodes().actions("e1"), func(c *Config) { c.History = 100 })
+	testutil.Await(t, 10*time.Second, func() bool { return len(transactionIDs(t, st)) == 4 }, "old records collected: %v", transactionIDs(t, st))
+	require.Equal(t, []string{"old-failed", "recent-1", "recent-2", "recent-3"}, transactionIDs(t, st))
+	e.stop()
+
+	// An unfinished record is never collected, however old: recovery owns it.
+	putRecord(t, st, "old-running", commonv1.TransactionState_RUNNING, time.Time{})
+
+	// A history of 2 keeps only the two newest finished records.
+	l, err := st.Raw().List(context.Background(), &storev1.ListRequest{Kind: storev1.Kind_TRANSACTION})
+	require.NoError(t, errs.FromStatus(err))
+	e2 := New(Config{Owner: uuid.NewString(), History: 2}, st, nil, zaptest.NewLogger(t))
+	e2.collect(context.Background(), l.Resources, now)
+	require.Equal(t, []string{"old-failed", "old-running", "recent-1", "recent-2"}, transactionIDs(t, st))
+
+	// A record changed since the listing is not deleted on the strength of it.
+	id4 := putRecord(t, st, "recent-4", commonv1.TransactionState_SUCCEEDED, now.Add(-30*time.Hour))
+	l, err = st.Raw().List(context.Background(), &storev1.ListRequest{Kind: storev1.Kind_TRANSACTION})
+	require.NoError(t, errs.FromStatus(err))
+	cur := record(t, st, id4)
+	cur.FinishedAt = timestamppb.New(now)
+	_, err = st.Raw().Update(context.Background(), &storev1.UpdateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: cur}}, ResourceVersion: cur.Version})
+	require.NoError(t, errs.FromStatus(err))
+	e2.collect(context.Background(), l.Resources, now)
+	require.Contains(t, transactionIDs(t, st), "recent-4", "a stale listing deletes nothing that changed")
+}
+
+func TestCollectableOrderAndBounds(t *testing.T) {
+	now := time.Now()
+	var rs []*storev1.Resource
+	for i := range 5 {
+		rs = append(rs, &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: &commonv1.Transaction{
+			Id: fmt.Sprintf("t%d", i), State: commonv1.TransactionState_SUCCEEDED, FinishedAt: timestamppb.New(now.Add(-time.Duration(i) * time.Hour))}}})
+	}
+	ids := func(rs []*storev1.Resource) (out []string) {
+		for _, r := range rs {
+			out = append(out, r.GetTransaction().Id)
+		}
+		return out
+	}
+	require.Equal(t, []string{"t3", "t4"}, ids(collectable(rs, now, 150*time.Minute, 100)), "older than the retention")
+	require.Equal(t, []string{"t2", "t3", "t4"}, ids(collectable(rs, now, 24*time.Hour, 2)), "beyond the history")
+	require.Empty(t, collectable(rs, now, 24*time.Hour, 100))
 }
