@@ -44,7 +44,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	config.Duration(fs, &c.OnlineTimeout, "online-timeout", time.Minute, "how long start waits for every brick to be online")
 	config.Duration(fs, &c.RecoverInterval, "recover-interval", 5*time.Second, "how often unfinished transactions of stopped replicas are looked for")
 	config.Duration(fs, &c.TxnRetention, "txn-retention", 24*time.Hour, "how long finished transaction records are kept (FAILED ones are kept until deleted by hand)")
-	config.Int(fs, &c.TxnHistory, "txn-history", 1000, "how many finished transaction records are kept at most, newest first")
+	config.Int(fs, &c.TxnHistory, "txn-history", 200, "how many finished transaction records are kept at most, newest first")
 	config.String(fs, &c.Failpoints, "failpoints", "", "fault tests only: <operation>/<point>=crash|error,...")
 }
 

@@ -86,7 +86,7 @@ type Config struct {
 	// has seen them: they are never collected.
 	Retention time.Duration
 	// History is how many finished records are kept at most, newest first,
-	// whatever their age (1000 when zero).
+	// whatever their age (200 when zero).
 	History int
 	// Failpoints make the engine crash ("crash") or fail ("error") at named
 	// points, for fault tests: "<operation>/before-step-<n>",
@@ -153,7 +153,7 @@ func New(cfg Config, store *storeclient.Client, actions map[string]Action, logge
 		cfg.Retention = 24 * time.Hour
 	}
 	if cfg.History <= 0 {
-		cfg.History = 1000
+		cfg.History = 200
 	}
 	return &Engine{cfg: cfg, store: store, actions: actions, log: logger, running: map[string]bool{}}
 }
