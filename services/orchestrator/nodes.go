@@ -151,6 +151,8 @@ func (n *nodes) actions() map[string]txn.Action {
 				}
 				return err
 			},
+			// Each cleanup is one brick directory of its own.
+			Parallel: true,
 		},
 		// The mark has no undo: if the transaction rolls back, the set
 		// blames a brick name it does not have (add), or the brick that

@@ -554,7 +554,7 @@ func (h *handle) doSteps(ctx context.Context) error {
 		if j == i+1 {
 			err = h.step(ctx, pre[i], true)
 		} else {
-			err = h.parallel(ctx, pre[i:j])
+			err = h.parallel(ctx, pre[i:j], true)
 		}
 		if err != nil {
 			return err
@@ -572,8 +572,10 @@ func (h *handle) doSteps(ctx context.Context) error {
 // parallel runs steps of one parallel kind at the same time: one journal
 // write marks them all RUNNING before any Do, one records all their
 // results after the last Do has returned. If one fails, the others still
-// finish (each was journaled, so rollback undoes what they did).
-func (h *handle) parallel(ctx context.Context, steps []*commonv1.TransactionStep) error {
+// finish (each was journaled, so rollback undoes what they did); the
+// failure is returned when mustSucceed (a lost lock and a journal that
+// cannot be written always are).
+func (h *handle) parallel(ctx context.Context, steps []*commonv1.TransactionStep, mustSucceed bool) error {
 	act := h.e.actions[steps[0].Name]
 	now := timestamppb.Now()
 	for _, s := range steps {
@@ -613,7 +615,7 @@ func (h *handle) parallel(ctx context.Context, steps []*commonv1.TransactionStep
 	if err := h.save(jctx); err != nil {
 		return stopped(jctx, err)
 	}
-	if first != nil {
+	if first != nil && mustSucceed {
 		return errs.Wrap(errs.KindOf(first), first, "%s", strings.Join(failed, "; "))
 	}
 	return nil
@@ -718,16 +720,34 @@ func (h *handle) commitNow(ctx context.Context) error {
 	return stopped(ctx, err)
 }
 
-// rollForward runs the after-commit steps; a failure is journaled but does
-// not undo the committed change.
+// rollForward runs the after-commit steps not done yet, consecutive ones
+// of a parallel kind at the same time; a failure is journaled but does not
+// undo the committed change.
 func (h *handle) rollForward(ctx context.Context) {
+	var todo []*commonv1.TransactionStep
 	for _, s := range h.txn.Steps {
 		if s.AfterCommit && s.State != commonv1.StepState_STEP_DONE {
-			if err := h.step(ctx, s, false); err != nil {
-				h.e.log.Warn("cannot journal a roll-forward step", log.TxnID(h.txn.Id), log.Err(err))
-				return
+			todo = append(todo, s)
+		}
+	}
+	for i := 0; i < len(todo); {
+		j := i + 1
+		if h.e.actions[todo[i].Name].Parallel {
+			for j < len(todo) && todo[j].Name == todo[i].Name {
+				j++
 			}
 		}
+		var err error
+		if j == i+1 {
+			err = h.step(ctx, todo[i], false)
+		} else {
+			err = h.parallel(ctx, todo[i:j], false)
+		}
+		if err != nil {
+			h.e.log.Warn("cannot journal a roll-forward step", log.TxnID(h.txn.Id), log.Err(err))
+			return
+		}
+		i = j
 	}
 }
 

@@ -828,3 +828,32 @@ func TestCollectableOrderAndBounds(t *testing.T) {
 	require.Equal(t, []string{"t2", "t3", "t4"}, ids(collectable(rs, now, 24*time.Hour, 2)), "beyond the history")
 	require.Empty(t, collectable(rs, now, 24*time.Hour, 100))
 }
+
+func TestParallelAfterCommitStepsRollForwardTogether(t *testing.T) {
+	st := newStore(t)
+	n := newNodes()
+	e := startEngine(t, st, n.actions("e1"), nil)
+	after := parallelSteps("c1", "c2", "c3")
+	for _, s := range after {
+		s.AfterCommit = true
+	}
+	// Each waits until all three have begun: one after the other they would
+	// wait until the step timeout.
+	var all sync.WaitGroup
+	all.Add(3)
+	for _, id := range []string{"c1", "c2", "c3"} {
+		n.onDo[id] = func() { all.Done(); all.Wait() }
+	}
+	n.doErr["c2"] = errs.New(errs.Unavailable, "node node-c2 is disconnected")
+	tx, err := e.Execute(context.Background(), Plan{Operation: "test.delete", Target: "volume/pfwd", Timeout: 30 * time.Second,
+		Steps: append(steps("a"), after...), Commit: createVolume("pfwd")}, false)
+	require.NoError(t, err, "a failing roll-forward step does not fail the committed transaction")
+	ev := n.events()
+	require.Equal(t, "e1 do a", ev[0])
+	require.ElementsMatch(t, []string{"e1 do c1", "e1 do c2", "e1 do c3"}, ev[1:], "no undo after the commit")
+	got := record(t, st, tx.Id)
+	require.Equal(t, commonv1.TransactionState_SUCCEEDED, got.State)
+	require.Equal(t, []string{"a=DONE", "c1=DONE", "c2=FAILED", "c3=DONE"}, stepStates(got))
+	require.Contains(t, got.Steps[2].Error, "node node-c2 is disconnected")
+	requireLockFree(t, st, "volume/pfwd")
+}
