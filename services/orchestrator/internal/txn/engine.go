@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"slices"
 	"strconv"
@@ -537,14 +538,7 @@ func (h *handle) doSteps(ctx context.Context) error {
 			pre = append(pre, s)
 		}
 	}
-	for i := 0; i < len(pre); {
-		// A group: one step, or consecutive steps of one parallel kind.
-		j := i + 1
-		if h.e.actions[pre[i].Name].Parallel {
-			for j < len(pre) && pre[j].Name == pre[i].Name {
-				j++
-			}
-		}
+	for i, j := range h.e.groups(pre) {
 		for n := i + 1; n <= j; n++ {
 			if err := h.failpoint("before-step-" + strconv.Itoa(n)); err != nil {
 				return err
@@ -564,9 +558,27 @@ func (h *handle) doSteps(ctx context.Context) error {
 				return err
 			}
 		}
-		i = j
 	}
 	return nil
+}
+
+// groups yields steps' groups in order as index ranges [i, j): one step,
+// or consecutive steps of one parallel kind.
+func (e *Engine) groups(steps []*commonv1.TransactionStep) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		for i := 0; i < len(steps); {
+			j := i + 1
+			if e.actions[steps[i].Name].Parallel {
+				for j < len(steps) && steps[j].Name == steps[i].Name {
+					j++
+				}
+			}
+			if !yield(i, j) {
+				return
+			}
+			i = j
+		}
+	}
 }
 
 // parallel runs steps of one parallel kind at the same time: one journal
@@ -730,13 +742,7 @@ func (h *handle) rollForward(ctx context.Context) {
 			todo = append(todo, s)
 		}
 	}
-	for i := 0; i < len(todo); {
-		j := i + 1
-		if h.e.actions[todo[i].Name].Parallel {
-			for j < len(todo) && todo[j].Name == todo[i].Name {
-				j++
-			}
-		}
+	for i, j := range h.e.groups(todo) {
 		var err error
 		if j == i+1 {
 			err = h.step(ctx, todo[i], false)
@@ -747,7 +753,6 @@ func (h *handle) rollForward(ctx context.Context) {
 			h.e.log.Warn("cannot journal a roll-forward step", log.TxnID(h.txn.Id), log.Err(err))
 			return
 		}
-		i = j
 	}
 }
 
