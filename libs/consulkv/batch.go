@@ -46,7 +46,10 @@ func NewBatcher(kv *Client, inflight int) *Batcher {
 }
 
 // Txn applies ops atomically, like Client.Txn, possibly in one Consul
-// transaction with other callers' operations.
+// transaction with other callers' operations. A caller that finds a free
+// slot sends batches itself, on its own goroutine, until its own
+// transaction is answered, then leaves what queued meanwhile to a drainer:
+// a lone writer pays no hand-off between goroutines.
 func (b *Batcher) Txn(ctx context.Context, ops []Op) ([]Entry, uint64, error) {
 	r := &batchReq{ctx: ctx, ops: ops, done: make(chan batchRes, 1)}
 	b.mu.Lock()
@@ -56,11 +59,37 @@ func (b *Batcher) Txn(ctx context.Context, ops []Op) ([]Entry, uint64, error) {
 		b.running++
 	}
 	b.mu.Unlock()
-	if start {
-		go b.drain()
+	if !start {
+		res := <-r.done
+		return res.entries, res.index, res.err
 	}
-	res := <-r.done
-	return res.entries, res.index, res.err
+	for {
+		select {
+		case res := <-r.done:
+			b.mu.Lock()
+			if len(b.queue) > 0 {
+				// Keep the slot for a drainer of what queued meanwhile.
+				b.mu.Unlock()
+				go b.drain()
+			} else {
+				b.running--
+				b.mu.Unlock()
+			}
+			return res.entries, res.index, res.err
+		default:
+		}
+		b.mu.Lock()
+		batch := b.takeLocked()
+		if len(batch) == 0 {
+			// Another runner has this caller's transaction in flight.
+			b.running--
+			b.mu.Unlock()
+			res := <-r.done
+			return res.entries, res.index, res.err
+		}
+		b.mu.Unlock()
+		b.run(batch)
+	}
 }
 
 // drain runs batches until the queue is empty.

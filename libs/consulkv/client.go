@@ -50,6 +50,7 @@ type Client struct {
 	timeout  time.Duration
 	waitTime time.Duration
 	maxValue int
+	txns     *txnConns // nil: transactions go through api
 }
 
 // New returns a client for cfg; it does not contact Consul.
@@ -76,7 +77,15 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("consul client for %s: %w", ac.Address, err)
 	}
-	return &Client{api: c, addr: ac.Address, timeout: cfg.Timeout, waitTime: cfg.WaitTime, maxValue: cfg.MaxValueSize}, nil
+	kc := &Client{api: c, addr: ac.Address, timeout: cfg.Timeout, waitTime: cfg.WaitTime, maxValue: cfg.MaxValueSize}
+	// Plain HTTP to host:port with at most a token: transactions take their
+	// own connections (txnconn.go). TLS, unix sockets, basic auth or
+	// Enterprise scoping stay with the api client.
+	if ac.Scheme == "http" && !strings.Contains(ac.Address, "/") && ac.HttpAuth == nil && ac.TLSConfig.Address == "" &&
+		ac.TLSConfig.CAFile == "" && ac.TLSConfig.CertFile == "" && ac.Namespace == "" && ac.Partition == "" && ac.Datacenter == "" {
+		kc.txns = newTxnConns(ac.Address, ac.Token)
+	}
+	return kc, nil
 }
 
 // API returns the underlying Consul API client (for catalog, status, sessions).

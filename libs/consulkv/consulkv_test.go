@@ -201,3 +201,44 @@ func TestBatcherGroupsAndSeparatesResults(t *testing.T) {
 	e1, e2 := <-res, <-res
 	require.True(t, (e1 == nil) != (e2 == nil), "exactly one wins: %v / %v", e1, e2)
 }
+
+// TestTxnConnections checks the transactions' own connections: they are
+// reused, a kept connection that was closed meanwhile is replaced without
+// failing the write, a cancelled call fails as canceled, and a read-only
+// transaction reports Consul's index.
+func TestTxnConnections(t *testing.T) {
+	ctx := t.Context()
+	c := newClient(t, shared.HTTPAddr)
+	require.NotNil(t, c.txns, "plain HTTP address: transactions use their own connections")
+	p := t.Name() + "/"
+	_, idx, err := c.Txn(ctx, []Op{Set(p+"a", []byte("1"))})
+	require.NoError(t, err)
+	require.NotZero(t, idx)
+	require.Len(t, c.txns.idle, 1, "connection kept for the next transaction")
+
+	// A kept connection closed underneath (as by Consul's idle timeout).
+	c.txns.idle[0].conn.Close()
+	res, idx2, err := c.Txn(ctx, []Op{SetCAS(p+"a", []byte("2"), idx)})
+	require.NoError(t, err)
+	require.Greater(t, idx2, idx)
+	require.Equal(t, idx2, res[0].ModifyIndex)
+
+	// Read-only: the index comes from Consul's X-Consul-Index header.
+	_, idx3, err := c.Txn(ctx, []Op{CheckIndex(p+"a", idx2)})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, idx3, idx2)
+
+	// Refused: a Conflict naming the operation.
+	_, _, err = c.Txn(ctx, []Op{Set(p+"b", []byte("x")), CheckIndex(p+"a", idx)})
+	require.True(t, errs.Is(err, errs.Conflict), "%v", err)
+	var te *TxnError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, 1, te.OpIndex)
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, _, err = c.Txn(cctx, []Op{Set(p+"c", []byte("x"))})
+	require.True(t, errs.Is(err, errs.Canceled), "%v", err)
+	_, _, err = c.Txn(ctx, []Op{Set(p+"c", []byte("y"))})
+	require.NoError(t, err, "a cancelled call leaves no broken connection behind")
+}

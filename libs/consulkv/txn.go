@@ -63,6 +63,8 @@ func (e *TxnError) Error() string { return fmt.Sprintf("operation %d: %s", e.OpI
 // is a Conflict wrapping a *TxnError per refused operation (first one wrapped).
 // The returned entries are Consul's results for the operations that return
 // one (sets, CAS, locks), in order, and the index the transaction committed at.
+// Against a plain HTTP agent the request goes over the client's own
+// connections (txnconn.go), otherwise through consul/api.
 func (c *Client) Txn(ctx context.Context, ops []Op) ([]Entry, uint64, error) {
 	if len(ops) == 0 {
 		return nil, 0, nil
@@ -87,7 +89,21 @@ func (c *Client) Txn(ctx context.Context, ops []Op) ([]Entry, uint64, error) {
 	}
 	ctx, cancel := c.reqCtx(ctx)
 	defer cancel()
-	ok, resp, meta, err := c.api.Txn().Txn(tops, (&api.QueryOptions{}).WithContext(ctx))
+	var (
+		ok   bool
+		resp *api.TxnResponse
+		idx  uint64
+		err  error
+	)
+	if c.txns != nil {
+		ok, resp, idx, err = c.txns.txn(ctx, tops)
+	} else {
+		var meta *api.QueryMeta
+		ok, resp, meta, err = c.api.Txn().Txn(tops, (&api.QueryOptions{}).WithContext(ctx))
+		if meta != nil {
+			idx = meta.LastIndex
+		}
+	}
 	if err != nil {
 		return nil, 0, c.Classify(err, "transaction")
 	}
@@ -99,10 +115,6 @@ func (c *Client) Txn(ctx context.Context, ops []Op) ([]Entry, uint64, error) {
 		return nil, 0, errs.New(errs.Conflict, "transaction refused by Consul")
 	}
 	var out []Entry
-	var idx uint64
-	if meta != nil {
-		idx = meta.LastIndex
-	}
 	for _, r := range resp.Results {
 		if r.KV != nil {
 			out = append(out, fromPair(r.KV))

@@ -53,6 +53,8 @@ func NewServer(cfg ServerConfig) *Server {
 	gs := grpc.NewServer(
 		// A fixed pool of stream workers instead of a goroutine per call.
 		grpc.NumStreamWorkers(uint32(runtime.NumCPU())),
+		grpc.StaticStreamWindowSize(streamWindow),
+		grpc.StaticConnWindowSize(connWindow),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	)

@@ -351,6 +351,9 @@ func (s *Store) planWrite(ctx context.Context, verb string, r *storev1.Resource,
 		return nil, errs.InvalidField("session_id", "only runtime entries and locks are bound to a session")
 	}
 	r = cloneResource(r)
+	// The version is Consul's to give (Apply sets the new one); cleared on
+	// this copy, it needs no second copy to be left out of the encoding.
+	schema.SetVersion(r, 0)
 	if verb == "create" {
 		withDefaults(r)
 	} else if rt := r.GetRuntime(); rt != nil {

@@ -275,10 +275,14 @@ func message(r *storev1.Resource) proto.Message {
 // the version (which Consul keeps as ModifyIndex) left out, and live-only
 // fields (a peer's state) cleared.
 func Encode(r *storev1.Resource) ([]byte, error) {
-	c := proto.Clone(r).(*storev1.Resource)
-	SetVersion(c, 0)
-	if p := c.GetPeer(); p != nil {
-		p.State = commonv1.PeerState_PEER_STATE_UNSPECIFIED
+	c := r
+	if version(r) != 0 || r.GetPeer().GetState() != commonv1.PeerState_PEER_STATE_UNSPECIFIED {
+		// Clear them on a copy; a resource without them is encoded as it is.
+		c = proto.Clone(r).(*storev1.Resource)
+		SetVersion(c, 0)
+		if p := c.GetPeer(); p != nil {
+			p.State = commonv1.PeerState_PEER_STATE_UNSPECIFIED
+		}
 	}
 	m := message(c)
 	if m == nil {
@@ -324,6 +328,25 @@ func Decode(kind storev1.Kind, value []byte, version uint64) (*storev1.Resource,
 	}
 	SetVersion(r, version)
 	return r, nil
+}
+
+// version returns the version field of the resource's body.
+func version(r *storev1.Resource) uint64 {
+	switch b := r.GetBody().(type) {
+	case *storev1.Resource_Cluster:
+		return b.Cluster.GetVersion()
+	case *storev1.Resource_Peer:
+		return b.Peer.GetVersion()
+	case *storev1.Resource_Volume:
+		return b.Volume.GetVersion()
+	case *storev1.Resource_Transaction:
+		return b.Transaction.GetVersion()
+	case *storev1.Resource_Runtime:
+		return b.Runtime.GetVersion()
+	case *storev1.Resource_Lock:
+		return b.Lock.GetVersion()
+	}
+	return 0
 }
 
 // SetVersion sets the version field of the resource's body.

@@ -1,0 +1,191 @@
+package consulkv
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+)
+
+// txnConns sends transactions to Consul's /v1/txn over HTTP/1.1 connections
+// of their own, writing the request and reading the response on the
+// caller's goroutine. net/http hands every request to a writer goroutine
+// and every response back from a reader goroutine: two hand-offs per write
+// that on a store's hot path cost more than Consul's own work. The request
+// and response bodies are the same JSON the consul/api client sends and
+// reads.
+type txnConns struct {
+	addr  string
+	token string
+
+	mu   sync.Mutex
+	idle []*txnConn
+}
+
+// txnConn is one keep-alive connection to Consul.
+type txnConn struct {
+	conn     net.Conn
+	r        *bufio.Reader
+	w        *bufio.Writer
+	lastUsed time.Time
+}
+
+const (
+	// maxIdleTxnConns bounds the connections kept for later transactions.
+	maxIdleTxnConns = 64
+	// maxTxnConnIdle is how long an idle connection is trusted to still be
+	// open; older ones are closed rather than reused.
+	maxTxnConnIdle = 30 * time.Second
+)
+
+func newTxnConns(addr, token string) *txnConns { return &txnConns{addr: addr, token: token} }
+
+// get returns an idle connection (reused true) or a new one.
+func (p *txnConns) get(ctx context.Context) (*txnConn, bool, error) {
+	p.mu.Lock()
+	for len(p.idle) > 0 {
+		c := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		if time.Since(c.lastUsed) < maxTxnConnIdle {
+			p.mu.Unlock()
+			return c, true, nil
+		}
+		c.conn.Close()
+	}
+	p.mu.Unlock()
+	d := net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", p.addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return &txnConn{conn: conn, r: bufio.NewReaderSize(conn, 4096), w: bufio.NewWriterSize(conn, 4096)}, false, nil
+}
+
+// put keeps c for a later transaction, or closes it when enough are kept.
+func (p *txnConns) put(c *txnConn) {
+	c.lastUsed = time.Now()
+	p.mu.Lock()
+	if len(p.idle) < maxIdleTxnConns {
+		p.idle = append(p.idle, c)
+		c = nil
+	}
+	p.mu.Unlock()
+	if c != nil {
+		c.conn.Close()
+	}
+}
+
+// errStaleConn is a reused connection that the server had closed before
+// it read the request: nothing was done, the request can be sent again.
+var errStaleConn = errors.New("consul closed an idle connection")
+
+// txn sends ops as one transaction, like api.Txn.Txn: ok is false when
+// Consul refused it (HTTP 409, with the reasons in resp.Errors). It returns
+// the X-Consul-Index header, set for read-only transactions.
+func (p *txnConns) txn(ctx context.Context, ops api.TxnOps) (bool, *api.TxnResponse, uint64, error) {
+	body, err := json.Marshal(ops)
+	if err != nil {
+		return false, nil, 0, fmt.Errorf("encode transaction: %w", err)
+	}
+	for attempt := 0; ; attempt++ {
+		c, reused, err := p.get(ctx)
+		if err != nil {
+			return false, nil, 0, err
+		}
+		ok, resp, index, err := p.roundTrip(ctx, c, body, reused)
+		if errors.Is(err, errStaleConn) && attempt < 2 {
+			continue
+		}
+		return ok, resp, index, err
+	}
+}
+
+// roundTrip sends one request on c and reads its response; c goes back
+// to the pool when both went through whole, and is closed otherwise.
+func (p *txnConns) roundTrip(ctx context.Context, c *txnConn, body []byte, reused bool) (ok bool, resp *api.TxnResponse, index uint64, err error) {
+	keep := false
+	defer func() {
+		if keep {
+			p.put(c)
+		} else {
+			c.conn.Close()
+		}
+	}()
+	if d, has := ctx.Deadline(); has {
+		_ = c.conn.SetDeadline(d)
+	} else {
+		_ = c.conn.SetDeadline(time.Time{})
+	}
+	// A cancelled context interrupts the connection at once; a connection
+	// it may have interrupted is not reused.
+	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
+	defer func() {
+		if !stop() {
+			keep = false
+		}
+	}()
+	ctxErr := func(err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			return fmt.Errorf("%w: %w", cerr, err)
+		}
+		return err
+	}
+
+	w := c.w
+	w.WriteString("PUT /v1/txn HTTP/1.1\r\nHost: ")
+	w.WriteString(p.addr)
+	w.WriteString("\r\nUser-Agent: glusterd-ng\r\nContent-Type: application/json\r\nContent-Length: ")
+	w.WriteString(strconv.Itoa(len(body)))
+	if p.token != "" {
+		w.WriteString("\r\nX-Consul-Token: ")
+		w.WriteString(p.token)
+	}
+	w.WriteString("\r\n\r\n")
+	w.Write(body)
+	if err := w.Flush(); err != nil {
+		w.Reset(c.conn)
+		if reused && ctx.Err() == nil {
+			return false, nil, 0, fmt.Errorf("%w: %w", errStaleConn, err)
+		}
+		return false, nil, 0, ctxErr(err)
+	}
+	if _, err := c.r.Peek(1); err != nil {
+		if reused && ctx.Err() == nil && (errors.Is(err, io.EOF) || isConnErr(err)) {
+			// The server closed the idle connection: it read nothing.
+			return false, nil, 0, fmt.Errorf("%w: %w", errStaleConn, err)
+		}
+		return false, nil, 0, ctxErr(err)
+	}
+	hr, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		return false, nil, 0, ctxErr(err)
+	}
+	var buf bytes.Buffer
+	_, err = io.Copy(&buf, hr.Body)
+	hr.Body.Close()
+	if err != nil {
+		return false, nil, 0, ctxErr(err)
+	}
+	keep = !hr.Close
+	if s := hr.Header.Get("X-Consul-Index"); s != "" {
+		index, _ = strconv.ParseUint(s, 10, 64)
+	}
+	if hr.StatusCode != http.StatusOK && hr.StatusCode != http.StatusConflict {
+		return false, nil, 0, api.StatusError{Code: hr.StatusCode, Body: string(bytes.TrimSpace(buf.Bytes()))}
+	}
+	var tr api.TxnResponse
+	if err := json.Unmarshal(buf.Bytes(), &tr); err != nil {
+		return false, nil, 0, fmt.Errorf("decode transaction response: %w", err)
+	}
+	return hr.StatusCode == http.StatusOK, &tr, index, nil
+}
