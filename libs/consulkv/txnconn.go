@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -56,7 +57,7 @@ func (p *txnConns) get(ctx context.Context) (*txnConn, bool, error) {
 	for len(p.idle) > 0 {
 		c := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
-		if time.Since(c.lastUsed) < maxTxnConnIdle {
+		if time.Since(c.lastUsed) < maxTxnConnIdle && !c.closedByPeer() {
 			p.mu.Unlock()
 			return c, true, nil
 		}
@@ -69,6 +70,34 @@ func (p *txnConns) get(ctx context.Context) (*txnConn, bool, error) {
 		return nil, false, err
 	}
 	return &txnConn{conn: conn, r: bufio.NewReaderSize(conn, 4096), w: bufio.NewWriterSize(conn, 4096)}, false, nil
+}
+
+// closedByPeer says whether Consul closed the idle connection (or sent
+// something unasked): a read that must not wait finds EOF or data instead
+// of nothing. Checked before a request is sent, because once it is, an
+// EOF no longer says whether Consul acted on it.
+func (c *txnConn) closedByPeer() bool {
+	if c.r.Buffered() > 0 {
+		return true
+	}
+	sc, ok := c.conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	closed := false
+	var b [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// Nothing to read (EAGAIN) is the healthy idle connection; EOF,
+		// an error or bytes nobody asked for are not.
+		closed = rerr != syscall.EAGAIN
+		return true
+	})
+	return err != nil || closed
 }
 
 // put keeps c for a later transaction, or closes it when enough are kept.
@@ -85,8 +114,8 @@ func (p *txnConns) put(c *txnConn) {
 	}
 }
 
-// errStaleConn is a reused connection that the server had closed before
-// it read the request: nothing was done, the request can be sent again.
+// errStaleConn is a reused connection that could not take the request
+// whole: Consul cannot have acted on it, so it can be sent again.
 var errStaleConn = errors.New("consul closed an idle connection")
 
 // txn sends ops as one transaction, like api.Txn.Txn: ok is false when
@@ -159,13 +188,10 @@ func (p *txnConns) roundTrip(ctx context.Context, c *txnConn, body []byte, reuse
 		}
 		return false, nil, 0, ctxErr(err)
 	}
-	if _, err := c.r.Peek(1); err != nil {
-		if reused && ctx.Err() == nil && (errors.Is(err, io.EOF) || isConnErr(err)) {
-			// The server closed the idle connection: it read nothing.
-			return false, nil, 0, fmt.Errorf("%w: %w", errStaleConn, err)
-		}
-		return false, nil, 0, ctxErr(err)
-	}
+	// The request went out whole: from here on a broken connection is not
+	// retried, since Consul may have applied the transaction before it
+	// broke (a second try would then fail its own check-and-set). The
+	// caller gets an error and reads back what happened.
 	hr, err := http.ReadResponse(c.r, nil)
 	if err != nil {
 		return false, nil, 0, ctxErr(err)
