@@ -27,18 +27,32 @@ type mgmtConn struct {
 	key   string // last GETSPEC key
 	trust bool
 	vol   string
-	wide  bool   // the last volfile is node-wide: every volume's change may alter it
-	spec  []byte // last volfile sent, or announced with FETCHSPEC (nil: its volfile is gone)
-	// fetches counts the process's GETSPECs, so a FETCHSPEC it did not act on can be sent again.
-	fetches uint64
+	wide  bool // the volfile is node-wide: every volume's change may alter it
+	// last is the process's last GETSPEC answer for key (nil: an error);
+	// answers counts those answers, pending the GETSPECs being answered.
+	last             []byte
+	answers, pending int
+	// following: a goroutine is bringing the process to the current
+	// volfile; recheck (and a token in kick) asks it to look again.
+	following, recheck bool
+	kick               chan struct{}
 }
 
-// fetchSpecRetries bounds how often a FETCHSPEC is repeated to a process
-// that did not fetch after it (glusterfs drops one that arrives while it
-// is still building its previous graph); fetchSpecWait is the wait between.
+// settled says whether the process fetched current, the volfile its key
+// now yields, last.
+func (mc *mgmtConn) settled(current []byte) bool {
+	return mc.answers > 0 && bytes.Equal(mc.last, current)
+}
+
+// fetchSpecRetries bounds how many FETCHSPECs one round of following sends
+// to a process that does not come to the current volfile (it died, hangs,
+// or cannot reach the store); fetchSpecWait is the wait between them, long
+// enough for glusterfs to build a graph and fetch again. answerWait is how
+// soon to look again when a GETSPEC is being answered.
 const (
-	fetchSpecRetries = 3
+	fetchSpecRetries = 5
 	fetchSpecWait    = 2 * time.Second
+	answerWait       = 50 * time.Millisecond
 )
 
 // rpcServer serves GlusterFS's management programs on 24007.
@@ -69,7 +83,7 @@ func (s *rpcServer) mux() *sunrpc.Mux {
 
 // serve runs one accepted connection until it ends.
 func (s *rpcServer) serve(ctx context.Context, nc net.Conn) {
-	mc := &mgmtConn{id: s.nextID.Add(1)}
+	mc := &mgmtConn{id: s.nextID.Add(1), kick: make(chan struct{}, 1)}
 	mux := s.mux()
 	mc.conn = sunrpc.NewConn(nc, sunrpc.ConnConfig{
 		Handler: sunrpc.HandlerFunc(func(ctx context.Context, c *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
@@ -77,6 +91,12 @@ func (s *rpcServer) serve(ctx context.Context, nc net.Conn) {
 		}),
 		OnError: func(err error) {
 			s.log.Debug("management connection error", log.Addr(nc.RemoteAddr().String()), log.Err(err))
+		},
+		// A connection's GETSPECs are answered one after the other, each
+		// reply written before the next call is read: the answers recorded
+		// in mgmtConn are the ones the process got, in its order.
+		Inline: func(call *sunrpc.CallMsg) bool {
+			return call.Program == gluster.HandshakeProgram && call.Procedure == gluster.HandshakeProcGetSpec
 		},
 	})
 	s.mu.Lock()
@@ -127,7 +147,33 @@ func (s *rpcServer) getSpec(ctx context.Context, c *sunrpc.Conn, call *sunrpc.Ca
 		return r
 	}
 	trusted := s.local(c.RemoteAddr())
+	mc := connOf(ctx)
+	if mc != nil {
+		// Registered for changes before the volfile is read: a change the
+		// read misses comes as an event that finds this connection.
+		name, kind := resolveKey(req.Key)
+		mc.mu.Lock()
+		if mc.key != req.Key || mc.trust != trusted {
+			mc.last, mc.answers = nil, 0
+		}
+		mc.key, mc.trust, mc.vol, mc.wide = req.Key, trusted, name, kind == "nodeshd"
+		mc.pending++
+		mc.mu.Unlock()
+	}
 	out, err := s.vols.Get(ctx, req.Key, trusted)
+	if mc != nil {
+		mc.mu.Lock()
+		mc.pending--
+		if err != nil && mc.answers == 0 {
+			// Never served on this connection: glusterfs gives up at
+			// its first failed fetch; nothing to follow.
+			mc.key, mc.vol, mc.wide = "", "", false
+		} else {
+			mc.last = out.data // nil on error: the volfile is gone
+			mc.answers++
+		}
+		mc.mu.Unlock()
+	}
 	if err != nil {
 		s.log.Info("no volfile for GETSPEC", zap.String("volfile_id", req.Key), log.Addr(c.RemoteAddr().String()), log.Err(err))
 		errno := int32(syscall.ENOENT)
@@ -135,21 +181,6 @@ func (s *rpcServer) getSpec(ctx context.Context, c *sunrpc.Conn, call *sunrpc.Ca
 			errno = int32(syscall.EAGAIN)
 		}
 		return reply(call, &gluster.GetSpecReply{OpRet: -1, OpErrno: errno})
-	}
-	if mc := connOf(ctx); mc != nil {
-		mc.mu.Lock()
-		mc.key, mc.trust, mc.vol, mc.wide, mc.spec = req.Key, trusted, out.volume, out.nodeWide, out.data
-		mc.fetches++
-		mc.mu.Unlock()
-		// A change that landed while the volfile was built found this
-		// connection not yet registered for it: look again, and tell the
-		// process to fetch once it has this answer.
-		if again, err := s.vols.Get(ctx, req.Key, trusted); err == nil && !bytes.Equal(again.data, out.data) {
-			go func() {
-				time.Sleep(100 * time.Millisecond)
-				s.volumeChanged(context.WithoutCancel(ctx), out.volume)
-			}()
-		}
 	}
 	return reply(call, gluster.NewGetSpecReply(string(out.data)))
 }
@@ -212,58 +243,150 @@ func (s *rpcServer) signOut(_ context.Context, _ *sunrpc.Conn, call *sunrpc.Call
 	return reply(call, &gluster.SignoutReply{})
 }
 
-// volumeChanged regenerates the volfile of every connection that fetched
-// one of volume, or a node-wide one, and sends FETCHSPEC to those whose
-// volfile is now different, so they switch graphs without reconnecting.
-func (s *rpcServer) volumeChanged(ctx context.Context, volume string) {
+// volumeChanged brings every connection that fetched one of volume's
+// volfiles, or a node-wide one, to its current volfile.
+func (s *rpcServer) volumeChanged(volume string) {
 	s.mu.Lock()
 	var affected []*mgmtConn
 	for _, mc := range s.conns {
 		mc.mu.Lock()
-		if mc.vol == volume || mc.wide {
+		if mc.key != "" && (mc.vol == volume || mc.wide) {
 			affected = append(affected, mc)
 		}
 		mc.mu.Unlock()
 	}
 	s.mu.Unlock()
 	for _, mc := range affected {
-		mc.mu.Lock()
-		key, trusted, old := mc.key, mc.trust, mc.spec
-		mc.mu.Unlock()
-		out, err := s.vols.Get(ctx, key, trusted)
-		if (err == nil && bytes.Equal(out.data, old)) || (err != nil && old == nil) {
-			continue // what the process has, or has been told to fetch
-		}
-		if _, err := mc.conn.Call(gluster.CallbackProgram, gluster.CallbackVersion, gluster.CallbackProcFetchSpec, nil); err != nil {
-			s.log.Debug("FETCHSPEC not sent", log.Err(err))
-			continue
-		}
-		// A change that comes before the process fetches again (a delete
-		// arrives as two events) is compared with what it was told to fetch.
-		mc.mu.Lock()
-		mc.spec = out.data
-		fetches := mc.fetches
-		mc.mu.Unlock()
-		s.log.Info("sent FETCHSPEC", zap.String("volfile_id", key), log.Volume(volume), log.Addr(mc.conn.RemoteAddr().String()))
-		go s.repeatFetchSpec(mc, key, fetches)
+		s.follow(mc)
 	}
 }
 
-// repeatFetchSpec sends FETCHSPEC again while the process has not fetched
-// since the first one (and its connection lives), a few times.
-func (s *rpcServer) repeatFetchSpec(mc *mgmtConn, key string, fetches uint64) {
-	for i := 0; i < fetchSpecRetries; i++ {
-		time.Sleep(fetchSpecWait)
+// reconcile brings every connection that fetched a volfile to its current
+// one: for the changes nobody was told about, those made while the store's
+// change feed was not followed (before it started, or while it was
+// re-established).
+func (s *rpcServer) reconcile() {
+	s.mu.Lock()
+	var all []*mgmtConn
+	for _, mc := range s.conns {
+		all = append(all, mc)
+	}
+	s.mu.Unlock()
+	for _, mc := range all {
 		mc.mu.Lock()
-		fetched := mc.fetches != fetches || mc.key != key
+		fetched := mc.key != ""
 		mc.mu.Unlock()
 		if fetched {
+			s.follow(mc)
+		}
+	}
+}
+
+// follow makes sure a goroutine brings mc's process to its current
+// volfile: it sends FETCHSPEC, and again every fetchSpecWait, until the
+// process's GETSPEC answers show it runs the current volfile (settled), or
+// fetchSpecRetries FETCHSPECs went unheeded, or the connection ends. A
+// change while it runs makes it look again and start counting afresh.
+func (s *rpcServer) follow(mc *mgmtConn) {
+	mc.mu.Lock()
+	if mc.following {
+		mc.recheck = true
+		mc.mu.Unlock()
+		select {
+		case mc.kick <- struct{}{}:
+		default:
+		}
+		return
+	}
+	mc.following = true
+	mc.mu.Unlock()
+	go s.bringUpToDate(mc)
+}
+
+// bringUpToDate is follow's goroutine.
+func (s *rpcServer) bringUpToDate(mc *mgmtConn) {
+	sent := 0
+	for {
+		mc.mu.Lock()
+		key, trusted := mc.key, mc.trust
+		mc.recheck = false
+		select {
+		case <-mc.kick: // asked for what this look sees
+		default:
+		}
+		mc.mu.Unlock()
+		current, ok := s.current(key, trusted)
+		mc.mu.Lock()
+		if mc.recheck {
+			// A newer change: look again, counting afresh.
+			sent = 0
+			mc.mu.Unlock()
+			continue
+		}
+		if mc.pending > 0 {
+			// Its answer will tell; a FETCHSPEC now would have the
+			// process fetch twice at once.
+			mc.mu.Unlock()
+			if !s.pause(mc, answerWait) {
+				return
+			}
+			continue
+		}
+		done := mc.key == "" || (ok && mc.settled(current))
+		if done || sent >= fetchSpecRetries {
+			mc.following = false
+			mc.mu.Unlock()
+			if !done {
+				s.log.Warn("the process did not come to its current volfile after repeated FETCHSPECs", zap.String("volfile_id", key),
+					log.Addr(mc.conn.RemoteAddr().String()), zap.Int("fetchspecs", sent))
+			}
 			return
 		}
-		if _, err := mc.conn.Call(gluster.CallbackProgram, gluster.CallbackVersion, gluster.CallbackProcFetchSpec, nil); err != nil {
-			return // the connection is gone
+		mc.mu.Unlock()
+		if ok {
+			if _, err := mc.conn.Call(gluster.CallbackProgram, gluster.CallbackVersion, gluster.CallbackProcFetchSpec, nil); err != nil {
+				s.log.Debug("FETCHSPEC not sent", zap.String("volfile_id", key), log.Err(err))
+			} else {
+				s.log.Info("sent FETCHSPEC", zap.String("volfile_id", key), log.Addr(mc.conn.RemoteAddr().String()), zap.Int("attempt", sent+1))
+			}
 		}
-		s.log.Info("sent FETCHSPEC again: the process did not fetch after the last one", zap.String("volfile_id", key),
-			log.Addr(mc.conn.RemoteAddr().String()))
+		sent++
+		if !s.pause(mc, fetchSpecWait) {
+			return
+		}
+	}
+}
+
+// pause waits d, or less if mc is kicked; false if the connection ended
+// (and mc is no longer followed).
+func (s *rpcServer) pause(mc *mgmtConn, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-mc.kick:
+	case <-mc.conn.Done():
+		mc.mu.Lock()
+		mc.following = false
+		mc.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// current is the volfile key now yields (nil if there is none: the volume
+// or brick is gone); ok is false when that cannot be told (the store is
+// unreachable and nothing is kept for key).
+func (s *rpcServer) current(key string, trusted bool) (data []byte, ok bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := s.vols.Get(ctx, key, trusted)
+	switch {
+	case err == nil:
+		return out.data, true
+	case errs.Is(err, errs.NotFound):
+		return nil, true
+	default:
+		return nil, false
 	}
 }

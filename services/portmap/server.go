@@ -243,6 +243,7 @@ func (s *Server) keepStore(ctx context.Context) {
 // processes whose volfile changed to fetch it again.
 func (s *Server) watchVolumes(ctx context.Context) {
 	var since uint64
+	live := false
 	for ctx.Err() == nil {
 		if since == 0 {
 			l, err := s.store.Raw().List(ctx, &storev1.ListRequest{Kind: storev1.Kind_VOLUME})
@@ -266,6 +267,7 @@ func (s *Server) watchVolumes(ctx context.Context) {
 				// Changes may be missed until the watch is back: answer
 				// from the store again meanwhile.
 				s.rpc.vols.SetLive(false)
+				live = false
 				break
 			}
 			if ev.Version > since {
@@ -273,6 +275,12 @@ func (s *Server) watchVolumes(ctx context.Context) {
 			}
 			if ev.Type == storev1.EventType_BOOKMARK {
 				s.rpc.vols.SetLive(true)
+				if !live {
+					// Changes made before the feed was followed reached
+					// no one: bring every process to its current volfile.
+					live = true
+					s.rpc.reconcile()
+				}
 				continue
 			}
 			switch ev.Type {
@@ -283,7 +291,7 @@ func (s *Server) watchVolumes(ctx context.Context) {
 			default:
 				continue
 			}
-			s.rpc.volumeChanged(ctx, ev.Key.GetName())
+			s.rpc.volumeChanged(ev.Key.GetName())
 		}
 		select {
 		case <-ctx.Done():
