@@ -22,6 +22,9 @@ import (
 type mgmtConn struct {
 	id   uint64
 	conn *sunrpc.Conn
+	// local says whether the peer is on this machine (it gets trusted
+	// volfiles); an address does not move, so it is decided once.
+	local bool
 
 	mu    sync.Mutex
 	key   string // last GETSPEC key
@@ -31,6 +34,18 @@ type mgmtConn struct {
 	spec  []byte // last volfile sent, or announced with FETCHSPEC (nil: its volfile is gone)
 	// fetches counts the process's GETSPECs, so a FETCHSPEC it did not act on can be sent again.
 	fetches uint64
+
+	// reply and results are reused by the calls answered inline, on the
+	// connection's reading goroutine only, which encodes each reply
+	// before the next call (see sunrpc.ConnConfig.Inline).
+	reply   sunrpc.ReplyMsg
+	results []byte
+}
+
+// inlineReply is a SUCCESS reply to call carrying results, in mc's reused reply.
+func (mc *mgmtConn) inlineReply(call *sunrpc.CallMsg, results []byte) *sunrpc.ReplyMsg {
+	mc.reply = sunrpc.ReplyMsg{XID: call.XID, Stat: sunrpc.MsgAccepted, AcceptStat: sunrpc.Success, Results: results}
+	return &mc.reply
 }
 
 // fetchSpecRetries bounds how often a FETCHSPEC is repeated to a process
@@ -69,12 +84,14 @@ func (s *rpcServer) mux() *sunrpc.Mux {
 
 // serve runs one accepted connection until it ends.
 func (s *rpcServer) serve(ctx context.Context, nc net.Conn) {
-	mc := &mgmtConn{id: s.nextID.Add(1)}
-	mux := s.mux()
+	mc := &mgmtConn{id: s.nextID.Add(1), local: s.local(nc.RemoteAddr())}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		// Replies are single writes; never hold one back (Go's default, made explicit).
+		_ = tc.SetNoDelay(true)
+	}
 	mc.conn = sunrpc.NewConn(nc, sunrpc.ConnConfig{
-		Handler: sunrpc.HandlerFunc(func(ctx context.Context, c *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
-			return mux.ServeRPC(withConn(ctx, mc), c, call)
-		}),
+		Handler: s.mux(),
+		Inline:  s.inline,
 		OnError: func(err error) {
 			s.log.Debug("management connection error", log.Addr(nc.RemoteAddr().String()), log.Err(err))
 		},
@@ -82,11 +99,54 @@ func (s *rpcServer) serve(ctx context.Context, nc net.Conn) {
 	s.mu.Lock()
 	s.conns[mc.id] = mc
 	s.mu.Unlock()
-	_ = mc.conn.Serve(ctx)
+	_ = mc.conn.Serve(withConn(ctx, mc))
 	s.mu.Lock()
 	delete(s.conns, mc.id)
 	s.mu.Unlock()
 	s.reg.Detach(mc.id)
+}
+
+// inline answers, on the connection's reading goroutine, the calls served
+// from memory: DUMP, PING, PORTBYBRICK, and GETSPEC when the volfile is
+// cached. Everything else (sign-in and out, volume info, a GETSPEC that
+// must read the store) runs on a goroutine of its own through the Mux.
+func (s *rpcServer) inline(ctx context.Context, c *sunrpc.Conn, call *sunrpc.CallMsg) (*sunrpc.ReplyMsg, bool) {
+	mc := connOf(ctx)
+	if mc == nil {
+		return nil, false
+	}
+	switch {
+	case call.Program == gluster.PortmapProgram && call.Version == gluster.PortmapVersion:
+		if call.Procedure == gluster.PortmapProcPortByBrick {
+			return s.inlinePortByBrick(mc, call), true
+		}
+	case call.Program == gluster.HandshakeProgram && call.Version == gluster.HandshakeVersion:
+		if call.Procedure == gluster.HandshakeProcGetSpec {
+			return s.cachedSpec(ctx, mc, call)
+		}
+	case call.Program == gluster.DumpProgram && call.Version == gluster.DumpVersion:
+		switch call.Procedure {
+		case gluster.DumpProcDump:
+			return s.dump(ctx, c, call), true
+		case gluster.DumpProcPing:
+			return s.ping(ctx, c, call), true
+		}
+	}
+	return nil, false
+}
+
+// inlinePortByBrick is portByBrick without allocating.
+func (s *rpcServer) inlinePortByBrick(mc *mgmtConn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
+	brick, err := gluster.DecodePortByBrickBrick(call.Args)
+	if err != nil {
+		return sunrpc.NewErrorReply(call, sunrpc.GarbageArgs)
+	}
+	r := gluster.PortByBrickReply{OpRet: -1}
+	if port, ok := s.reg.PortOf(brick); ok {
+		r = gluster.PortByBrickReply{Port: int32(port)}
+	}
+	mc.results = r.AppendTo(mc.results[:0])
+	return mc.inlineReply(call, mc.results)
 }
 
 type connKey struct{}
@@ -121,12 +181,38 @@ func (s *rpcServer) ping(_ context.Context, _ *sunrpc.Conn, call *sunrpc.CallMsg
 	return reply(call, &gluster.PingReply{})
 }
 
+// cachedSpec answers a GETSPEC whose volfile is cached, with the reply
+// encoded once for that volfile, without allocating; false sends the call
+// to getSpec.
+func (s *rpcServer) cachedSpec(ctx context.Context, mc *mgmtConn, call *sunrpc.CallMsg) (*sunrpc.ReplyMsg, bool) {
+	key, err := gluster.DecodeGetSpecKey(call.Args)
+	if err != nil {
+		return sunrpc.NewErrorReply(call, sunrpc.GarbageArgs), true
+	}
+	out, gen, ok := s.vols.Cached(key, mc.local)
+	if !ok {
+		return nil, false
+	}
+	mc.mu.Lock()
+	k := mc.key
+	mc.mu.Unlock()
+	if k != string(key) { // the process's first GETSPEC of key: keep a copy
+		k = string(key)
+	}
+	s.fetched(ctx, mc, k, out, gen, false)
+	return mc.inlineReply(call, out.reply), true
+}
+
 func (s *rpcServer) getSpec(ctx context.Context, c *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
 	var req gluster.GetSpecRequest
 	if r := decode(call, &req); r != nil {
 		return r
 	}
+	mc := connOf(ctx)
 	trusted := s.local(c.RemoteAddr())
+	if mc != nil {
+		trusted = mc.local
+	}
 	out, err := s.vols.Get(ctx, req.Key, trusted)
 	if err != nil {
 		s.log.Info("no volfile for GETSPEC", zap.String("volfile_id", req.Key), log.Addr(c.RemoteAddr().String()), log.Err(err))
@@ -136,22 +222,34 @@ func (s *rpcServer) getSpec(ctx context.Context, c *sunrpc.Conn, call *sunrpc.Ca
 		}
 		return reply(call, &gluster.GetSpecReply{OpRet: -1, OpErrno: errno})
 	}
-	if mc := connOf(ctx); mc != nil {
-		mc.mu.Lock()
-		mc.key, mc.trust, mc.vol, mc.wide, mc.spec = req.Key, trusted, out.volume, out.nodeWide, out.data
-		mc.fetches++
-		mc.mu.Unlock()
-		// A change that landed while the volfile was built found this
-		// connection not yet registered for it: look again, and tell the
-		// process to fetch once it has this answer.
-		if again, err := s.vols.Get(ctx, req.Key, trusted); err == nil && !bytes.Equal(again.data, out.data) {
-			go func() {
-				time.Sleep(100 * time.Millisecond)
-				s.volumeChanged(context.WithoutCancel(ctx), out.volume)
-			}()
-		}
+	if mc != nil {
+		// Made from the store, maybe while the feed was down: always look again.
+		s.fetched(ctx, mc, req.Key, out, 0, true)
 	}
-	return reply(call, gluster.NewGetSpecReply(string(out.data)))
+	if out.reply == nil {
+		return reply(call, gluster.NewGetSpecReply(string(out.data)))
+	}
+	return sunrpc.NewSuccessReply(call, out.reply)
+}
+
+// fetched records that mc is being sent out for key, read at generation
+// gen of the volfiles. A change that landed since found this connection
+// not yet registered for it: if one may have (always, when recheck is
+// set), look again, and tell the process to fetch once it has this answer.
+func (s *rpcServer) fetched(ctx context.Context, mc *mgmtConn, key string, out served, gen uint64, recheck bool) {
+	mc.mu.Lock()
+	mc.key, mc.trust, mc.vol, mc.wide, mc.spec = key, mc.local, out.volume, out.nodeWide, out.data
+	mc.fetches++
+	mc.mu.Unlock()
+	if !recheck && s.vols.Generation() == gen {
+		return // no change since out was read: the next one will find mc registered
+	}
+	if again, err := s.vols.Get(ctx, key, mc.local); err == nil && !bytes.Equal(again.data, out.data) {
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			s.volumeChanged(context.WithoutCancel(ctx), out.volume)
+		}()
+	}
 }
 
 func (s *rpcServer) volumeInfo(ctx context.Context, _ *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
