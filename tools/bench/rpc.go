@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
@@ -33,6 +35,10 @@ type rpcConn struct {
 	nc  net.Conn
 	rr  *sunrpc.RecordReader
 	xid uint32
+	// wbuf and rbuf are reused by send, so the load generator allocates
+	// nothing per request and takes no CPU from the server under test
+	// for garbage collection.
+	wbuf, rbuf []byte
 }
 
 func dialRPC(addr string) (*rpcConn, error) {
@@ -45,24 +51,70 @@ func dialRPC(addr string) (*rpcConn, error) {
 
 // call sends one call and waits for its reply.
 func (c *rpcConn) call(prog, vers, proc uint32, args gluster.Body) ([]byte, error) {
+	res, err := c.send(newCallRecord(prog, vers, proc, args))
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(res), nil
+}
+
+// newCallRecord encodes a call, record marker included, to be sent by send.
+func newCallRecord(prog, vers, proc uint32, args gluster.Body) []byte {
+	m := &sunrpc.CallMsg{RPCVers: 2, Program: prog, Version: vers, Procedure: proc, Cred: sunrpc.NewAuthGlusterFSv2(), Args: args.Marshal()}
+	rec, err := sunrpc.AppendRecord(nil, m.Marshal())
+	if err != nil {
+		panic(err) // a small call always fits
+	}
+	return rec
+}
+
+// send sends the call encoded in rec (newCallRecord) under the next xid,
+// waits for its reply and returns the reply's results, which are valid
+// until the next send.
+func (c *rpcConn) send(rec []byte) ([]byte, error) {
 	c.xid++
-	m := &sunrpc.CallMsg{XID: c.xid, RPCVers: 2, Program: prog, Version: vers, Procedure: proc, Cred: sunrpc.NewAuthGlusterFSv2(), Args: args.Marshal()}
-	if err := sunrpc.WriteRecord(c.nc, m.Marshal()); err != nil {
+	c.wbuf = append(c.wbuf[:0], rec...)
+	binary.BigEndian.PutUint32(c.wbuf[4:], c.xid)
+	if _, err := c.nc.Write(c.wbuf); err != nil {
 		return nil, err
 	}
 	for {
-		rec, err := c.rr.ReadRecord()
+		var err error
+		if c.rbuf, err = c.rr.ReadRecordInto(c.rbuf); err != nil {
+			return nil, err
+		}
+		xid, res, err := successResults(c.rbuf)
 		if err != nil {
 			return nil, err
 		}
-		msg, err := sunrpc.DecodeMessage(rec)
-		if err != nil {
-			return nil, err
-		}
-		if msg.Reply != nil && msg.Reply.XID == c.xid {
-			return msg.Reply.Results, nil
+		if xid == c.xid {
+			return res, nil
 		}
 	}
+}
+
+// successResults reads a SUCCESS reply's xid and results without
+// allocating; any other message is an error.
+func successResults(b []byte) (uint32, []byte, error) {
+	u32 := func(off int) uint32 {
+		if off+4 > len(b) {
+			return ^uint32(0)
+		}
+		return binary.BigEndian.Uint32(b[off:])
+	}
+	// xid, msg_type REPLY, MSG_ACCEPTED, verifier (flavour, length, body), SUCCESS.
+	if u32(4) != uint32(sunrpc.MsgReply) || u32(8) != uint32(sunrpc.MsgAccepted) {
+		return 0, nil, fmt.Errorf("not an accepted reply: % x", b[:min(len(b), 16)])
+	}
+	n := u32(16)
+	if n > sunrpc.MaxAuthBodySize {
+		return 0, nil, fmt.Errorf("reply verifier of %d bytes", n)
+	}
+	off := 20 + int(n+3)&^3
+	if u32(off) != uint32(sunrpc.Success) {
+		return 0, nil, fmt.Errorf("reply accept_stat %d", u32(off))
+	}
+	return u32(0), b[off+4:], nil
 }
 
 // rpcRun runs `workers` connections calling op for d. With rate 0 each
@@ -95,7 +147,7 @@ func rpcRun(addr string, workers, rate int, d time.Duration, op func(*rpcConn) e
 				return
 			}
 			defer c.nc.Close()
-			var lat []time.Duration
+			lat := make([]time.Duration, 0, 1<<16)
 			due := start.Add(interval * time.Duration(w) / time.Duration(workers))
 			for {
 				if rate == 0 {
@@ -126,14 +178,15 @@ func rpcRun(addr string, workers, rate int, d time.Duration, op func(*rpcConn) e
 }
 
 func portByBrick(brick string) func(*rpcConn) error {
+	rec := newCallRecord(gluster.PortmapProgram, gluster.PortmapVersion, gluster.PortmapProcPortByBrick, &gluster.PortByBrickRequest{Brick: brick})
 	return func(c *rpcConn) error {
-		res, err := c.call(gluster.PortmapProgram, gluster.PortmapVersion, gluster.PortmapProcPortByBrick, &gluster.PortByBrickRequest{Brick: brick})
+		res, err := c.send(rec)
 		if err != nil {
 			return err
 		}
-		var r gluster.PortByBrickReply
-		if err := r.Unmarshal(res); err != nil || r.OpRet != 0 {
-			return fmt.Errorf("PORTBYBRICK %s: op_ret %d (%v)", brick, r.OpRet, err)
+		// pmap_port_by_brick_rsp: op_ret, op_errno, status, port.
+		if len(res) != 16 || binary.BigEndian.Uint32(res) != 0 || binary.BigEndian.Uint32(res[12:]) == 0 {
+			return fmt.Errorf("PORTBYBRICK %s: reply % x", brick, res)
 		}
 		return nil
 	}
@@ -144,17 +197,51 @@ func getSpec(key string) func(*rpcConn) error {
 	var xdata gluster.Dict
 	xdata.SetString("min-op-version", "1")
 	xdata.SetString("max-op-version", "100000")
+	rec := newCallRecord(gluster.HandshakeProgram, gluster.HandshakeVersion, gluster.HandshakeProcGetSpec, &gluster.GetSpecRequest{Flags: 1, Key: key, Xdata: xdata})
 	return func(c *rpcConn) error {
-		res, err := c.call(gluster.HandshakeProgram, gluster.HandshakeVersion, gluster.HandshakeProcGetSpec, &gluster.GetSpecRequest{Flags: 1, Key: key, Xdata: xdata})
+		res, err := c.send(rec)
 		if err != nil {
 			return err
 		}
-		var r gluster.GetSpecReply
-		if err := r.Unmarshal(res); err != nil || r.OpRet <= 0 {
-			return fmt.Errorf("GETSPEC %s: op_ret %d (%v)", key, r.OpRet, err)
+		// gf_getspec_rsp: op_ret (the volfile's length), op_errno, spec, xdata.
+		if len(res) < 12 {
+			return fmt.Errorf("GETSPEC %s: short reply of %d bytes", key, len(res))
+		}
+		opRet, n := int32(binary.BigEndian.Uint32(res)), binary.BigEndian.Uint32(res[8:])
+		if opRet <= 0 || uint32(opRet) != n || int(n) > len(res)-12 {
+			return fmt.Errorf("GETSPEC %s: op_ret %d, spec of %d bytes", key, opRet, n)
 		}
 		return nil
 	}
+}
+
+// rpcRoundCount is how many rounds a measurement of each server is split into.
+const rpcRoundCount = 5
+
+// rpcRounds measures n servers for d each, in rpcRoundCount rounds that
+// alternate between them (the order rotating each round, as interleave
+// does), after one unmeasured warm-up round of each; it returns each
+// server's pooled sample.
+func rpcRounds(n int, run func(i int, d time.Duration) (sample, error), d time.Duration) ([]sample, error) {
+	round := d / rpcRoundCount
+	for i := range n {
+		if _, err := run(i, round); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]sample, n)
+	for r := range rpcRoundCount {
+		for k := range n {
+			i := (k + r) % n
+			s, err := run(i, round)
+			if err != nil {
+				return nil, err
+			}
+			out[i].lat = append(out[i].lat, s.lat...)
+			out[i].elapsed += s.elapsed
+		}
+	}
+	return out, nil
 }
 
 // rpcSection measures PORTBYBRICK and GETSPEC against our portmap and against
@@ -184,7 +271,7 @@ func rpcSection(ctx context.Context, binDir string, workers int, d time.Duration
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "## GlusterFS management RPC: PORTBYBRICK and GETSPEC\n\n%s. A Go load generator opens %d connections (as %d GlusterFS processes would) and sends each request back to back for %s per row; GETSPEC asks for a 1-brick distribute volume's client volfile (key `/gv0`), PORTBYBRICK for its signed-in brick. Target: at least glusterd's throughput at no worse p99. First each server at its capacity (closed loop: every connection sends its next request when the reply arrives), then both at the same fixed load.\n\n", machine(), workers, workers, d)
+	fmt.Fprintf(&b, "## GlusterFS management RPC: PORTBYBRICK and GETSPEC\n\n%s. A Go load generator opens %d connections (as %d GlusterFS processes would; it allocates nothing per request, so its garbage collector takes no CPU from either server) and sends each request back to back for %s per row, in %d rounds of %s that alternate between the servers (the order rotating each round, after an unmeasured warm-up round of each), so that drift in the machine falls on both alike; GETSPEC asks for a 1-brick distribute volume's client volfile (key `/gv0`), PORTBYBRICK for its signed-in brick. Target: at least glusterd's throughput at no worse p99. First each server at its capacity (closed loop: every connection sends its next request when the reply arrives), then both at the same fixed load.\n\n", machine(), workers, workers, d, rpcRoundCount, d/rpcRoundCount)
 	b.WriteString(note)
 	b.WriteString("| request | server | requests/s | p50 | p99 | vs glusterd (throughput) |\n|---|---|---|---|---|---|\n")
 	for _, op := range []struct {
@@ -196,15 +283,19 @@ func rpcSection(ctx context.Context, binDir string, workers int, d time.Duration
 	} {
 		var base float64
 		rows := make([]string, 0, len(targets))
-		results := make([]sample, len(targets))
-		for i, t := range targets {
-			s, err := rpcRun(t.addr, workers, 0, d, op.fn(t))
+		results, err := rpcRounds(len(targets), func(i int, d time.Duration) (sample, error) {
+			s, err := rpcRun(targets[i].addr, workers, 0, d, op.fn(targets[i]))
 			if err != nil {
-				return "", fmt.Errorf("%s against %s: %w", op.name, t.name, err)
+				return s, fmt.Errorf("%s against %s: %w", op.name, targets[i].name, err)
 			}
-			results[i] = s
+			return s, nil
+		}, d)
+		if err != nil {
+			return "", err
+		}
+		for i, t := range targets {
 			if strings.HasPrefix(t.name, "stock") {
-				base = s.opsPerSec()
+				base = results[i].opsPerSec()
 			}
 		}
 		for i, t := range targets {
@@ -218,7 +309,7 @@ func rpcSection(ctx context.Context, binDir string, workers int, d time.Duration
 		b.WriteString(strings.Join(rows, ""))
 	}
 	rate := 10000
-	fmt.Fprintf(&b, "\nLatency at equal load: the same %d connections send %d requests/s in total on a fixed schedule for %s (an open loop, well under either server's capacity); latency is measured from when each request was due.\n\n", workers, rate, d)
+	fmt.Fprintf(&b, "\nLatency at equal load: the same %d connections send %d requests/s in total on a fixed schedule for %s (an open loop, well under either server's capacity; in the same alternating rounds); latency is measured from when each request was due.\n\n", workers, rate, d)
 	b.WriteString("| request | server | p50 | p99 | p99.9 | max |\n|---|---|---|---|---|---|\n")
 	for _, op := range []struct {
 		name string
@@ -227,11 +318,18 @@ func rpcSection(ctx context.Context, binDir string, workers int, d time.Duration
 		{"PORTBYBRICK", func(t target) func(*rpcConn) error { return portByBrick(t.brick) }},
 		{"GETSPEC", func(t target) func(*rpcConn) error { return getSpec("/gv0") }},
 	} {
-		for _, t := range targets {
-			s, err := rpcRun(t.addr, workers, rate, d, op.fn(t))
+		results, err := rpcRounds(len(targets), func(i int, d time.Duration) (sample, error) {
+			s, err := rpcRun(targets[i].addr, workers, rate, d, op.fn(targets[i]))
 			if err != nil {
-				return "", fmt.Errorf("paced %s against %s: %w", op.name, t.name, err)
+				return s, fmt.Errorf("paced %s against %s: %w", op.name, targets[i].name, err)
 			}
+			return s, nil
+		}, d)
+		if err != nil {
+			return "", err
+		}
+		for i, t := range targets {
+			s := results[i]
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", op.name, t.name, ms(s.pct(.5)), ms(s.pct(.99)), ms(s.pct(.999)), ms(s.pct(1)))
 		}
 	}
