@@ -2,6 +2,7 @@ package sunrpc
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -44,10 +45,16 @@ type ConnConfig struct {
 	MaxRecordSize int
 	// MaxInFlight caps concurrently running handlers; reading pauses at the cap (default DefaultMaxInFlight).
 	MaxInFlight int
-	// Inline, if set, picks calls to handle in the reading goroutine, one at
-	// a time: for handlers that answer at once, it saves a goroutine hand-off
-	// per call. Other calls run concurrently as usual.
-	Inline func(*CallMsg) bool
+	// Inline, if set, is offered every call first, in the reading goroutine,
+	// before the next record is read: it returns the reply (nil: send none)
+	// and true when it can answer at once (from memory), which saves a
+	// goroutine hand-off per call and answers such calls in order; or false
+	// to have the call run concurrently through Handler. The call and its
+	// byte slices are only valid until Inline returns (they alias the read
+	// buffer); an Inline that keeps any of them must copy it. The reply is
+	// written before Inline is called again, so an Inline may reuse one
+	// reply and its results' storage per connection.
+	Inline func(ctx context.Context, conn *Conn, call *CallMsg) (*ReplyMsg, bool)
 	// WriteTimeout bounds each record write; negative means none (default DefaultWriteTimeout).
 	WriteTimeout time.Duration
 	// OnError, if set, receives errors that do not end the connection:
@@ -62,6 +69,7 @@ type Conn struct {
 	nc      net.Conn
 	cfg     ConnConfig
 	writeMu sync.Mutex
+	wbuf    []byte // guarded by writeMu: the record being written, reused
 	nextXID atomic.Uint32
 	closed  atomic.Bool
 	done    chan struct{}
@@ -124,8 +132,14 @@ func (c *Conn) Serve(ctx context.Context) error {
 	sem := make(chan struct{}, c.cfg.MaxInFlight)
 	// Buffered, so a record's marker and body usually take one read.
 	rr := NewRecordReader(bufio.NewReaderSize(c.nc, 32<<10), c.cfg.MaxRecordSize)
+	// One record and one decoded call, reused: a call that is handed to
+	// another goroutine gets its own copy.
+	var (
+		buf  []byte
+		call CallMsg
+	)
 	for {
-		rec, err := rr.ReadRecord()
+		rec, err := rr.ReadRecordInto(buf)
 		if err != nil {
 			switch {
 			case ctx.Err() != nil:
@@ -138,40 +152,74 @@ func (c *Conn) Serve(ctx context.Context) error {
 				return fmt.Errorf("serve rpc connection from %s: %w", c.nc.RemoteAddr(), err)
 			}
 		}
-		msg, err := DecodeMessage(rec)
+		if cap(rec) <= maxKeptReadBuffer {
+			buf = rec
+		} else {
+			buf = nil
+		}
+		isCall, err := DecodeCallInto(rec, &call)
+		if err == nil && !isCall {
+			// A reply: GlusterFS clients never send one; checked and dropped.
+			_, err = DecodeMessage(rec)
+		}
 		if err != nil {
 			c.report(fmt.Errorf("rpc record from %s dropped: %w", c.nc.RemoteAddr(), err))
 			continue
 		}
-		if msg.Call == nil {
+		if !isCall {
 			continue
 		}
-		if c.cfg.Inline != nil && c.cfg.Inline(msg.Call) {
-			c.handle(ctx, msg.Call)
+		if call.RPCVers != RPCVersion {
+			c.send(&call, NewRPCMismatchReply(&call))
+			continue
+		}
+		if c.cfg.Inline != nil {
+			if reply, ok := c.inline(ctx, &call); ok {
+				c.send(&call, reply)
+				continue
+			}
+		}
+		owned, err := DecodeCall(bytes.Clone(rec))
+		if err != nil { // cannot happen: the same bytes decoded above
+			c.report(fmt.Errorf("rpc record from %s dropped: %w", c.nc.RemoteAddr(), err))
 			continue
 		}
 		sem <- struct{}{}
 		wg.Add(1)
 		go func(call *CallMsg) {
 			defer func() { <-sem; wg.Done() }()
-			c.handle(ctx, call)
-		}(msg.Call)
+			c.send(call, c.dispatch(ctx, call))
+		}(owned)
 	}
 }
 
-func (c *Conn) handle(ctx context.Context, call *CallMsg) {
-	var reply *ReplyMsg
-	if call.RPCVers != RPCVersion {
-		reply = NewRPCMismatchReply(call)
-	} else {
-		reply = c.dispatch(ctx, call)
-	}
+// maxKeptReadBuffer and maxKeptWriteBuffer bound the buffers a Conn keeps
+// between records, so one large record does not pin its memory for the
+// connection's lifetime.
+const (
+	maxKeptReadBuffer  = 256 << 10
+	maxKeptWriteBuffer = 256 << 10
+)
+
+// send writes reply (if any) to call.
+func (c *Conn) send(call *CallMsg, reply *ReplyMsg) {
 	if reply == nil {
 		return
 	}
-	if err := c.writeRecord(reply.Marshal()); err != nil {
+	if err := c.writeMsg(reply.AppendTo); err != nil {
 		c.report(fmt.Errorf("reply to xid %d prog %d proc %d: %w", call.XID, call.Program, call.Procedure, err))
 	}
+}
+
+func (c *Conn) inline(ctx context.Context, call *CallMsg) (reply *ReplyMsg, ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.report(fmt.Errorf("inline handler panic on xid %d prog %d vers %d proc %d: %v",
+				call.XID, call.Program, call.Version, call.Procedure, p))
+			reply, ok = NewErrorReply(call, SystemErr), true
+		}
+	}()
+	return c.cfg.Inline(ctx, c, call)
 }
 
 func (c *Conn) dispatch(ctx context.Context, call *CallMsg) (reply *ReplyMsg) {
@@ -191,24 +239,38 @@ func (c *Conn) dispatch(ctx context.Context, call *CallMsg) (reply *ReplyMsg) {
 func (c *Conn) Call(prog, vers, proc uint32, args []byte) (uint32, error) {
 	xid := c.nextXID.Add(1)
 	call := &CallMsg{XID: xid, RPCVers: RPCVersion, Program: prog, Version: vers, Procedure: proc, Args: args}
-	if err := c.writeRecord(call.Marshal()); err != nil {
+	if err := c.writeMsg(call.AppendTo); err != nil {
 		return 0, fmt.Errorf("call prog %d vers %d proc %d: %w", prog, vers, proc, err)
 	}
 	return xid, nil
 }
 
-func (c *Conn) writeRecord(payload []byte) error {
+// writeMsg writes the message appendMsg encodes as one record, with a
+// single Write from the connection's reused buffer.
+func (c *Conn) writeMsg(appendMsg func([]byte) []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if c.closed.Load() {
 		return ErrConnClosed
+	}
+	b := appendMsg(append(c.wbuf[:0], 0, 0, 0, 0))
+	if cap(b) <= maxKeptWriteBuffer {
+		c.wbuf = b
+	} else {
+		c.wbuf = nil
+	}
+	if err := PutRecordMarker(b, len(b)-4); err != nil {
+		return err
 	}
 	if c.cfg.WriteTimeout > 0 {
 		if err := c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
 			return fmt.Errorf("set write deadline: %w", err)
 		}
 	}
-	return WriteRecord(c.nc, payload)
+	if _, err := c.nc.Write(b); err != nil {
+		return fmt.Errorf("write record of %d bytes: %w", len(b)-4, err)
+	}
+	return nil
 }
 
 func (c *Conn) report(err error) {

@@ -255,7 +255,13 @@ func TestConnInlineCallsAnswerInOrder(t *testing.T) {
 		Handler: sunrpc.HandlerFunc(func(_ context.Context, _ *sunrpc.Conn, c *sunrpc.CallMsg) *sunrpc.ReplyMsg {
 			return sunrpc.NewSuccessReply(c, c.Args)
 		}),
-		Inline: func(c *sunrpc.CallMsg) bool { return c.Procedure == 1 },
+		Inline: func(_ context.Context, _ *sunrpc.Conn, c *sunrpc.CallMsg) (*sunrpc.ReplyMsg, bool) {
+			if c.Procedure != 1 {
+				return nil, false
+			}
+			// The call aliases the read buffer: the reply keeps a copy.
+			return sunrpc.NewSuccessReply(c, append([]byte(nil), c.Args...)), true
+		},
 	})
 	for xid := uint32(1); xid <= 20; xid++ {
 		p.send(call(xid, 1, []byte{0, 0, 0, byte(xid)}))
@@ -264,5 +270,75 @@ func TestConnInlineCallsAnswerInOrder(t *testing.T) {
 		m := p.recv()
 		require.NotNil(t, m.Reply)
 		require.Equal(t, xid, m.Reply.XID, "inline calls are answered in the order they came")
+	}
+}
+
+// TestConnHandedOffCallsOwnTheirBytes checks that a call run on its own
+// goroutine keeps its arguments while later records reuse the read buffer.
+func TestConnHandedOffCallsOwnTheirBytes(t *testing.T) {
+	release := make(chan struct{})
+	_, p, _ := startConn(t, sunrpc.ConnConfig{
+		Handler: sunrpc.HandlerFunc(func(_ context.Context, _ *sunrpc.Conn, c *sunrpc.CallMsg) *sunrpc.ReplyMsg {
+			if c.Procedure == 2 {
+				<-release
+			}
+			return sunrpc.NewSuccessReply(c, c.Args)
+		}),
+		Inline: func(_ context.Context, _ *sunrpc.Conn, c *sunrpc.CallMsg) (*sunrpc.ReplyMsg, bool) {
+			if c.Procedure != 1 {
+				return nil, false
+			}
+			return sunrpc.NewSuccessReply(c, append([]byte(nil), c.Args...)), true
+		},
+	})
+	p.send(call(1, 2, []byte{1, 1, 1, 1}))
+	for xid := uint32(2); xid <= 5; xid++ {
+		p.send(call(xid, 1, []byte{9, 9, 9, byte(xid)}))
+		m := p.recv()
+		require.Equal(t, xid, m.Reply.XID)
+		require.Equal(t, []byte{9, 9, 9, byte(xid)}, m.Reply.Results)
+	}
+	close(release)
+	m := p.recv()
+	require.Equal(t, uint32(1), m.Reply.XID)
+	require.Equal(t, []byte{1, 1, 1, 1}, m.Reply.Results, "the handed-off call's arguments survive later reads")
+}
+
+// BenchmarkConnInline measures a call answered inline over loopback TCP,
+// client included (it reuses its buffers, so allocs/op are the server's).
+func BenchmarkConnInline(b *testing.B) {
+	results := make([]byte, 16)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c := sunrpc.NewConn(nc, sunrpc.ConnConfig{
+			Handler: echoMux(),
+			Inline: func(_ context.Context, _ *sunrpc.Conn, c *sunrpc.CallMsg) (*sunrpc.ReplyMsg, bool) {
+				return sunrpc.NewSuccessReply(c, results), true
+			},
+		})
+		_ = c.Serve(context.Background())
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(b, err)
+	defer nc.Close()
+	rec, err := sunrpc.AppendRecord(nil, call(1, 1, make([]byte, 64)).Marshal())
+	require.NoError(b, err)
+	rr := sunrpc.NewRecordReader(nc, 0)
+	var buf []byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := nc.Write(rec); err != nil {
+			b.Fatal(err)
+		}
+		if buf, err = rr.ReadRecordInto(buf); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -45,7 +45,15 @@ func NewRecordReader(r io.Reader, maxSize int) *RecordReader {
 // their joined payload in a new slice. It returns io.EOF only when the stream
 // ends cleanly between records, and io.ErrUnexpectedEOF inside one.
 func (rr *RecordReader) ReadRecord() ([]byte, error) {
-	var rec []byte
+	return rr.ReadRecordInto(nil)
+}
+
+// ReadRecordInto is ReadRecord reading the payload into buf's storage
+// (from buf[:0]), growing it as the data arrives: a reader that hands back
+// the previous record's slice reads records without allocating. The result
+// may be buf's storage, so it is valid until buf is used again.
+func (rr *RecordReader) ReadRecordInto(buf []byte) ([]byte, error) {
+	rec := buf[:0]
 	for first := true; ; first = false {
 		if _, err := io.ReadFull(rr.r, rr.hdr[:]); err != nil {
 			if err == io.EOF && first {
@@ -92,6 +100,16 @@ func readN(r io.Reader, buf []byte, n int) ([]byte, error) {
 	return buf, nil
 }
 
+// PutRecordMarker writes into hdr (4 bytes) the record-marking header of a
+// record that is one last fragment of n bytes.
+func PutRecordMarker(hdr []byte, n int) error {
+	if n > MaxFragmentSize {
+		return fmt.Errorf("%w: %d bytes in one fragment", ErrRecordTooLarge, n)
+	}
+	binary.BigEndian.PutUint32(hdr, lastFragment|uint32(n))
+	return nil
+}
+
 // AppendRecord appends payload to dst as one last fragment with its
 // record-marking header, as GlusterFS sends every message.
 func AppendRecord(dst, payload []byte) ([]byte, error) {
@@ -103,6 +121,8 @@ func AppendRecord(dst, payload []byte) ([]byte, error) {
 }
 
 // WriteRecord writes payload as one record in a single Write call.
+// A writer that sends many records appends them into a buffer it keeps
+// (AppendRecord, or a header placeholder patched by PutRecordMarker) instead.
 func WriteRecord(w io.Writer, payload []byte) error {
 	b, err := AppendRecord(make([]byte, 0, 4+len(payload)), payload)
 	if err != nil {

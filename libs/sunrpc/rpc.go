@@ -218,21 +218,65 @@ func DecodeReply(b []byte) (*ReplyMsg, error) {
 }
 
 func decodeCallBody(d *xdr.Decoder, xid uint32) (*CallMsg, error) {
-	c := &CallMsg{XID: xid}
+	c := &CallMsg{}
+	if err := decodeCallInto(d, xid, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decodeCallInto fills c with the call after its xid and msg_type; c's
+// byte slices alias the decoder's input.
+func decodeCallInto(d *xdr.Decoder, xid uint32, c *CallMsg) error {
+	*c = CallMsg{XID: xid}
 	var err error
-	for _, f := range []*uint32{&c.RPCVers, &c.Program, &c.Version, &c.Procedure} {
-		if *f, err = d.Uint32(); err != nil {
-			return nil, err
-		}
+	if c.RPCVers, err = d.Uint32(); err != nil {
+		return err
+	}
+	if c.Program, err = d.Uint32(); err != nil {
+		return err
+	}
+	if c.Version, err = d.Uint32(); err != nil {
+		return err
+	}
+	if c.Procedure, err = d.Uint32(); err != nil {
+		return err
 	}
 	if c.Cred, err = decodeOpaqueAuth(d); err != nil {
-		return nil, fmt.Errorf("credential: %w", err)
+		return fmt.Errorf("credential: %w", err)
 	}
 	if c.Verf, err = decodeOpaqueAuth(d); err != nil {
-		return nil, fmt.Errorf("verifier: %w", err)
+		return fmt.Errorf("verifier: %w", err)
 	}
 	c.Args = d.Rest()
-	return c, nil
+	return nil
+}
+
+// DecodeCallInto decodes a record's payload that must be a call into c,
+// without allocating: c's byte slices (Cred, Verf, Args) alias b, so c is
+// valid only as long as b is. isCall is false (and c untouched) for a
+// well-formed-so-far reply, which the caller may decode with DecodeMessage.
+func DecodeCallInto(b []byte, c *CallMsg) (isCall bool, err error) {
+	d := xdr.NewDecoder(b)
+	xid, err := d.Uint32()
+	if err != nil {
+		return false, fmt.Errorf("decode xid: %w", err)
+	}
+	mt, err := d.Uint32()
+	if err != nil {
+		return false, fmt.Errorf("decode msg_type of xid %d: %w", xid, err)
+	}
+	switch MsgType(mt) {
+	case MsgCall:
+		if err := decodeCallInto(d, xid, c); err != nil {
+			return false, fmt.Errorf("decode call xid %d: %w", xid, err)
+		}
+		return true, nil
+	case MsgReply:
+		return false, nil
+	default:
+		return false, fmt.Errorf("%w: msg_type %d of xid %d", ErrMalformed, mt, xid)
+	}
 }
 
 func decodeReplyBody(d *xdr.Decoder, xid uint32) (*ReplyMsg, error) {
@@ -315,7 +359,12 @@ func (m *Message) Marshal() []byte {
 
 // Marshal encodes the call (without record marking).
 func (c *CallMsg) Marshal() []byte {
-	e := xdr.NewEncoder(make([]byte, 0, 40+len(c.Cred.Body)+len(c.Verf.Body)+len(c.Args)))
+	return c.AppendTo(make([]byte, 0, 40+len(c.Cred.Body)+len(c.Verf.Body)+len(c.Args)))
+}
+
+// AppendTo appends the encoded call (without record marking) to dst.
+func (c *CallMsg) AppendTo(dst []byte) []byte {
+	e := xdr.NewEncoder(dst)
 	e.Uint32(c.XID)
 	e.Uint32(uint32(MsgCall))
 	e.Uint32(c.RPCVers)
@@ -330,7 +379,12 @@ func (c *CallMsg) Marshal() []byte {
 
 // Marshal encodes the reply (without record marking).
 func (r *ReplyMsg) Marshal() []byte {
-	e := xdr.NewEncoder(make([]byte, 0, 32+len(r.Verf.Body)+len(r.Results)))
+	return r.AppendTo(make([]byte, 0, 32+len(r.Verf.Body)+len(r.Results)))
+}
+
+// AppendTo appends the encoded reply (without record marking) to dst.
+func (r *ReplyMsg) AppendTo(dst []byte) []byte {
+	e := xdr.NewEncoder(dst)
 	e.Uint32(r.XID)
 	e.Uint32(uint32(MsgReply))
 	e.Uint32(uint32(r.Stat))

@@ -22,6 +22,9 @@ import (
 type mgmtConn struct {
 	id   uint64
 	conn *sunrpc.Conn
+	// local says whether the peer is on this machine (it gets trusted
+	// volfiles); an address does not move, so it is decided once.
+	local bool
 
 	mu    sync.Mutex
 	key   string // last GETSPEC key
@@ -36,6 +39,18 @@ type mgmtConn struct {
 	// volfile; recheck (and a token in kick) asks it to look again.
 	following, recheck bool
 	kick               chan struct{}
+
+	// reply and results are reused by the calls answered inline, on the
+	// connection's reading goroutine only, which encodes each reply
+	// before the next call (see sunrpc.ConnConfig.Inline).
+	reply   sunrpc.ReplyMsg
+	results []byte
+}
+
+// inlineReply is a SUCCESS reply to call carrying results, in mc's reused reply.
+func (mc *mgmtConn) inlineReply(call *sunrpc.CallMsg, results []byte) *sunrpc.ReplyMsg {
+	mc.reply = sunrpc.ReplyMsg{XID: call.XID, Stat: sunrpc.MsgAccepted, AcceptStat: sunrpc.Success, Results: results}
+	return &mc.reply
 }
 
 // settled says whether the process fetched current, the volfile its key
@@ -83,30 +98,72 @@ func (s *rpcServer) mux() *sunrpc.Mux {
 
 // serve runs one accepted connection until it ends.
 func (s *rpcServer) serve(ctx context.Context, nc net.Conn) {
-	mc := &mgmtConn{id: s.nextID.Add(1), kick: make(chan struct{}, 1)}
-	mux := s.mux()
+	mc := &mgmtConn{id: s.nextID.Add(1), local: s.local(nc.RemoteAddr()), kick: make(chan struct{}, 1)}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		// Replies are single writes; never hold one back (Go's default, made explicit).
+		_ = tc.SetNoDelay(true)
+	}
 	mc.conn = sunrpc.NewConn(nc, sunrpc.ConnConfig{
-		Handler: sunrpc.HandlerFunc(func(ctx context.Context, c *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
-			return mux.ServeRPC(withConn(ctx, mc), c, call)
-		}),
+		Handler: s.mux(),
+		Inline:  s.inline,
 		OnError: func(err error) {
 			s.log.Debug("management connection error", log.Addr(nc.RemoteAddr().String()), log.Err(err))
-		},
-		// A connection's GETSPECs are answered one after the other, each
-		// reply written before the next call is read: the answers recorded
-		// in mgmtConn are the ones the process got, in its order.
-		Inline: func(call *sunrpc.CallMsg) bool {
-			return call.Program == gluster.HandshakeProgram && call.Procedure == gluster.HandshakeProcGetSpec
 		},
 	})
 	s.mu.Lock()
 	s.conns[mc.id] = mc
 	s.mu.Unlock()
-	_ = mc.conn.Serve(ctx)
+	_ = mc.conn.Serve(withConn(ctx, mc))
 	s.mu.Lock()
 	delete(s.conns, mc.id)
 	s.mu.Unlock()
 	s.reg.Detach(mc.id)
+}
+
+// inline answers, on the connection's reading goroutine, the calls served
+// from memory (DUMP, PING, PORTBYBRICK) and every GETSPEC: a connection's
+// GETSPECs are answered one after the other, each reply written before the
+// next call is read, so the answers recorded in mgmtConn are the ones the
+// process got, in its order (one whose volfile is not cached waits for the
+// store). Everything else (sign-in and out, volume info) runs on a
+// goroutine of its own through the Mux.
+func (s *rpcServer) inline(ctx context.Context, c *sunrpc.Conn, call *sunrpc.CallMsg) (*sunrpc.ReplyMsg, bool) {
+	mc := connOf(ctx)
+	if mc == nil {
+		return nil, false
+	}
+	switch {
+	case call.Program == gluster.PortmapProgram && call.Version == gluster.PortmapVersion:
+		if call.Procedure == gluster.PortmapProcPortByBrick {
+			return s.inlinePortByBrick(mc, call), true
+		}
+	case call.Program == gluster.HandshakeProgram && call.Version == gluster.HandshakeVersion:
+		if call.Procedure == gluster.HandshakeProcGetSpec {
+			return s.answerSpec(ctx, c, mc, call, true), true
+		}
+	case call.Program == gluster.DumpProgram && call.Version == gluster.DumpVersion:
+		switch call.Procedure {
+		case gluster.DumpProcDump:
+			return s.dump(ctx, c, call), true
+		case gluster.DumpProcPing:
+			return s.ping(ctx, c, call), true
+		}
+	}
+	return nil, false
+}
+
+// inlinePortByBrick is portByBrick without allocating.
+func (s *rpcServer) inlinePortByBrick(mc *mgmtConn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
+	brick, err := gluster.DecodePortByBrickBrick(call.Args)
+	if err != nil {
+		return sunrpc.NewErrorReply(call, sunrpc.GarbageArgs)
+	}
+	r := gluster.PortByBrickReply{OpRet: -1}
+	if port, ok := s.reg.PortOf(brick); ok {
+		r = gluster.PortByBrickReply{Port: int32(port)}
+	}
+	mc.results = r.AppendTo(mc.results[:0])
+	return mc.inlineReply(call, mc.results)
 }
 
 type connKey struct{}
@@ -142,25 +199,40 @@ func (s *rpcServer) ping(_ context.Context, _ *sunrpc.Conn, call *sunrpc.CallMsg
 }
 
 func (s *rpcServer) getSpec(ctx context.Context, c *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {
-	var req gluster.GetSpecRequest
-	if r := decode(call, &req); r != nil {
-		return r
+	return s.answerSpec(ctx, c, connOf(ctx), call, false)
+}
+
+// answerSpec answers a GETSPEC, from the cache (its reply encoded once per
+// volfile, sent without allocating) or else from the store, and records on
+// mc (when there is one) what the process was sent, so that it can be
+// brought to the current volfile when that changes. inline says it runs on
+// mc's reading goroutine, whose reused reply it may then use.
+func (s *rpcServer) answerSpec(ctx context.Context, c *sunrpc.Conn, mc *mgmtConn, call *sunrpc.CallMsg, inline bool) *sunrpc.ReplyMsg {
+	key, err := gluster.DecodeGetSpecKey(call.Args)
+	if err != nil {
+		return sunrpc.NewErrorReply(call, sunrpc.GarbageArgs)
 	}
-	trusted := s.local(c.RemoteAddr())
-	mc := connOf(ctx)
-	if mc != nil {
+	var trusted bool
+	if mc == nil {
+		trusted = s.local(c.RemoteAddr())
+	} else {
+		trusted = mc.local
 		// Registered for changes before the volfile is read: a change the
 		// read misses comes as an event that finds this connection.
-		name, kind := resolveKey(req.Key)
 		mc.mu.Lock()
-		if mc.key != req.Key || mc.trust != trusted {
+		if mc.key != string(key) || mc.trust != trusted {
+			k := string(key)
+			name, kind := resolveKey(k)
 			mc.last, mc.answers = nil, 0
+			mc.key, mc.trust, mc.vol, mc.wide = k, trusted, name, kind == "nodeshd"
 		}
-		mc.key, mc.trust, mc.vol, mc.wide = req.Key, trusted, name, kind == "nodeshd"
 		mc.pending++
 		mc.mu.Unlock()
 	}
-	out, err := s.vols.Get(ctx, req.Key, trusted)
+	out, ok := s.vols.Cached(key, trusted)
+	if !ok {
+		out, err = s.vols.Get(ctx, string(key), trusted)
+	}
 	if mc != nil {
 		mc.mu.Lock()
 		mc.pending--
@@ -175,14 +247,20 @@ func (s *rpcServer) getSpec(ctx context.Context, c *sunrpc.Conn, call *sunrpc.Ca
 		mc.mu.Unlock()
 	}
 	if err != nil {
-		s.log.Info("no volfile for GETSPEC", zap.String("volfile_id", req.Key), log.Addr(c.RemoteAddr().String()), log.Err(err))
+		s.log.Info("no volfile for GETSPEC", zap.ByteString("volfile_id", key), log.Addr(c.RemoteAddr().String()), log.Err(err))
 		errno := int32(syscall.ENOENT)
 		if !errs.Is(err, errs.NotFound) {
 			errno = int32(syscall.EAGAIN)
 		}
 		return reply(call, &gluster.GetSpecReply{OpRet: -1, OpErrno: errno})
 	}
-	return reply(call, gluster.NewGetSpecReply(string(out.data)))
+	if out.reply == nil {
+		return reply(call, gluster.NewGetSpecReply(string(out.data)))
+	}
+	if inline {
+		return mc.inlineReply(call, out.reply)
+	}
+	return sunrpc.NewSuccessReply(call, out.reply)
 }
 
 func (s *rpcServer) volumeInfo(ctx context.Context, _ *sunrpc.Conn, call *sunrpc.CallMsg) *sunrpc.ReplyMsg {

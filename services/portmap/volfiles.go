@@ -4,16 +4,17 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+	"github.com/glusterd-ng/glusterd-ng/libs/sunrpc/gluster"
 	"github.com/glusterd-ng/glusterd-ng/libs/volgen"
 )
 
@@ -34,12 +35,15 @@ type volfiles struct {
 	nodeID  string // the node whose self-heal daemon gluster/glustershd serves
 
 	mu       sync.Mutex
-	lastGood map[string]served
-	fresh    map[string]bool   // cache keys valid until their volume changes
+	lastGood map[cacheKey]served
+	fresh    map[cacheKey]bool // cache keys valid until their volume changes
 	gens     map[string]uint64 // per volume, bumped by Invalidate
-	anyGen   uint64            // bumped by every Invalidate: node-wide answers depend on all volumes
-	live     bool              // the change feed is following the store
-	secret   []byte
+	// anyGen is bumped (under mu) by every Invalidate: node-wide answers
+	// depend on all volumes, and a GETSPEC answered from the cache reads it
+	// (without mu) to learn whether a change landed meanwhile.
+	anyGen atomic.Uint64
+	live   bool // the change feed is following the store
+	secret []byte
 }
 
 // SetLive says whether the change feed is following the store; answers are
@@ -52,6 +56,12 @@ func (v *volfiles) SetLive(live bool) {
 	v.mu.Unlock()
 }
 
+// cacheKey is what a GETSPEC answer depends on besides the store.
+type cacheKey struct {
+	trusted bool
+	key     string
+}
+
 // served is one volfile handed out, with the volume it belongs to; a
 // node-wide volfile (gluster/glustershd) belongs to no one volume but
 // depends on every volume, and names the volumes it holds.
@@ -60,6 +70,9 @@ type served struct {
 	data     []byte
 	nodeWide bool
 	volumes  []string
+	// reply is the encoded gf_getspec_rsp carrying data, made once per
+	// volfile version and sent as is to every process that asks for it.
+	reply []byte
 }
 
 // uses reports whether the volfile holds or may come to hold volume's sections.
@@ -68,7 +81,7 @@ func (s served) uses(volume string) bool {
 }
 
 func newVolfiles(src volumeSource, workDir, nodeID string) *volfiles {
-	return &volfiles{src: src, workDir: workDir, nodeID: nodeID, lastGood: map[string]served{}, fresh: map[string]bool{}, gens: map[string]uint64{}}
+	return &volfiles{src: src, workDir: workDir, nodeID: nodeID, lastGood: map[cacheKey]served{}, fresh: map[cacheKey]bool{}, gens: map[string]uint64{}}
 }
 
 // Forget drops everything kept for a deleted volume, including the last
@@ -95,7 +108,7 @@ func (v *volfiles) Invalidate(volume string) {
 			delete(v.fresh, k)
 		}
 	}
-	v.anyGen++
+	v.anyGen.Add(1)
 	if volume == "" {
 		for name := range v.gens {
 			v.gens[name]++
@@ -139,19 +152,19 @@ func resolveKey(key string) (volume, kind string) {
 // Get returns the volfile for key; trusted selects the client volfile with
 // the volume's internal credentials.
 func (v *volfiles) Get(ctx context.Context, key string, trusted bool) (served, error) {
-	cacheKey := fmt.Sprintf("%t|%s", trusted, key)
+	ck := cacheKey{trusted: trusted, key: key}
 	name, kind := resolveKey(key)
 	// The generation that must not move while the answer is made: the
 	// volume's, or for a node-wide answer every volume's.
 	genOf := func() uint64 {
 		if kind == "nodeshd" {
-			return v.anyGen
+			return v.anyGen.Load()
 		}
 		return v.gens[name]
 	}
 	v.mu.Lock()
-	if v.fresh[cacheKey] {
-		out := v.lastGood[cacheKey]
+	if v.fresh[ck] {
+		out := v.lastGood[ck]
 		v.mu.Unlock()
 		return out, nil
 	}
@@ -160,7 +173,7 @@ func (v *volfiles) Get(ctx context.Context, key string, trusted bool) (served, e
 	out, err := v.generate(ctx, key, trusted)
 	if errs.Is(err, errs.Unavailable) || errs.Is(err, errs.Timeout) || errs.Is(err, errs.NoQuorum) {
 		v.mu.Lock()
-		last, ok := v.lastGood[cacheKey]
+		last, ok := v.lastGood[ck]
 		v.mu.Unlock()
 		if ok {
 			return last, nil
@@ -169,14 +182,29 @@ func (v *volfiles) Get(ctx context.Context, key string, trusted bool) (served, e
 	if err != nil {
 		return served{}, err
 	}
+	out.reply = gluster.NewGetSpecReply(string(out.data)).Marshal()
 	v.mu.Lock()
-	v.lastGood[cacheKey] = out
+	v.lastGood[ck] = out
 	if v.live && genOf() == gen {
 		// Nothing changed the volume while it was read: valid until it does.
-		v.fresh[cacheKey] = true
+		v.fresh[ck] = true
 	}
 	v.mu.Unlock()
 	return out, nil
+}
+
+// Cached returns key's answer if the cache holds a valid one, without
+// touching the store. The key is in bytes (as decoded from the call), and
+// Cached does not allocate.
+func (v *volfiles) Cached(key []byte, trusted bool) (out served, ok bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	// The key is converted inside each index expression, which Go does
+	// without allocating.
+	if !v.fresh[cacheKey{trusted: trusted, key: string(key)}] {
+		return served{}, false
+	}
+	return v.lastGood[cacheKey{trusted: trusted, key: string(key)}], true
 }
 
 // clusterSecret reads the cluster's secret once; it never changes.

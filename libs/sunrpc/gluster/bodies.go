@@ -241,6 +241,30 @@ func (r *GetSpecRequest) Unmarshal(b []byte) error {
 	})
 }
 
+// DecodeGetSpecKey checks a gf_getspec_req as Unmarshal does and returns
+// its key without allocating: the key aliases b.
+func DecodeGetSpecKey(b []byte) ([]byte, error) {
+	d := xdr.NewDecoder(b)
+	if _, err := d.Uint32(); err != nil {
+		return nil, fmt.Errorf("decode gf_getspec_req: %w", err)
+	}
+	key, err := d.Opaque(MaxNameLen)
+	if err != nil {
+		return nil, fmt.Errorf("decode gf_getspec_req: key: %w", err)
+	}
+	xdata, err := d.Opaque(MaxDictLen)
+	if err != nil {
+		return nil, fmt.Errorf("decode gf_getspec_req: xdata: %w", err)
+	}
+	if err := ValidateDict(xdata); err != nil {
+		return nil, fmt.Errorf("decode gf_getspec_req: xdata: %w", err)
+	}
+	if err := d.Done(); err != nil {
+		return nil, fmt.Errorf("decode gf_getspec_req: %w", err)
+	}
+	return key, nil
+}
+
 // GetSpecReply is gf_getspec_rsp.
 type GetSpecReply struct {
 	// OpRet is the volfile length on success (clients size the volfile by it), -1 on failure.
@@ -423,6 +447,20 @@ func (r *PortByBrickRequest) Unmarshal(b []byte) error {
 	})
 }
 
+// DecodePortByBrickBrick checks a pmap_port_by_brick_req as Unmarshal does
+// and returns its brick path without allocating: the path aliases b.
+func DecodePortByBrickBrick(b []byte) ([]byte, error) {
+	d := xdr.NewDecoder(b)
+	brick, err := d.Opaque(MaxNameLen)
+	if err == nil {
+		err = d.Done()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decode pmap_port_by_brick_req: %w", err)
+	}
+	return brick, nil
+}
+
 // PortByBrickReply is pmap_port_by_brick_rsp.
 type PortByBrickReply struct {
 	// OpRet is 0 when the brick is known, -1 otherwise.
@@ -436,8 +474,11 @@ type PortByBrickReply struct {
 }
 
 // Marshal encodes the reply.
-func (r *PortByBrickReply) Marshal() []byte {
-	e := xdr.NewEncoder(nil)
+func (r *PortByBrickReply) Marshal() []byte { return r.AppendTo(nil) }
+
+// AppendTo appends the encoded reply to dst.
+func (r *PortByBrickReply) AppendTo(dst []byte) []byte {
+	e := xdr.NewEncoder(dst)
 	e.Int32(r.OpRet)
 	e.Int32(r.OpErrno)
 	e.Int32(r.Status)

@@ -46,53 +46,76 @@ type Dict struct {
 // DecodeDict decodes the bytes of a dict opaque. It refuses negative or
 // oversized lengths, a key terminator that is not NUL and trailing bytes.
 func DecodeDict(b []byte) (Dict, error) {
+	var d Dict
+	count, err := walkDict(b, func(count int, key, value []byte) {
+		if d.Pairs == nil {
+			d.Pairs = make([]Pair, 0, count)
+		}
+		d.Pairs = append(d.Pairs, Pair{Key: string(key), Value: value})
+	})
+	if err != nil {
+		return Dict{}, err
+	}
+	d.CountOnly = len(b) > 0 && count == 0
+	return d, nil
+}
+
+// ValidateDict checks the bytes of a dict opaque as DecodeDict does,
+// without allocating.
+func ValidateDict(b []byte) error {
+	_, err := walkDict(b, nil)
+	return err
+}
+
+// walkDict checks the bytes of a dict opaque and calls pair, if not nil,
+// for each pair in wire order (with the pair count; key and value alias b).
+// It returns the pair count.
+func walkDict(b []byte, pair func(count int, key, value []byte)) (int, error) {
 	if len(b) == 0 {
-		return Dict{}, nil
+		return 0, nil
 	}
 	if len(b) > MaxDictLen {
-		return Dict{}, fmt.Errorf("%w: %d bytes > %d", ErrBadDict, len(b), MaxDictLen)
+		return 0, fmt.Errorf("%w: %d bytes > %d", ErrBadDict, len(b), MaxDictLen)
 	}
 	if len(b) < 4 {
-		return Dict{}, fmt.Errorf("%w: %d bytes, too short for the count", ErrBadDict, len(b))
+		return 0, fmt.Errorf("%w: %d bytes, too short for the count", ErrBadDict, len(b))
 	}
 	count := int32(binary.BigEndian.Uint32(b))
 	off := 4
 	if count < 0 || count > MaxDictPairs {
-		return Dict{}, fmt.Errorf("%w: count %d out of [0, %d]", ErrBadDict, count, MaxDictPairs)
+		return 0, fmt.Errorf("%w: count %d out of [0, %d]", ErrBadDict, count, MaxDictPairs)
 	}
 	if int(count) > (len(b)-off)/dictPairHdr {
-		return Dict{}, fmt.Errorf("%w: count %d does not fit in %d bytes", ErrBadDict, count, len(b))
-	}
-	d := Dict{CountOnly: count == 0}
-	if count > 0 {
-		d.Pairs = make([]Pair, 0, count)
+		return 0, fmt.Errorf("%w: count %d does not fit in %d bytes", ErrBadDict, count, len(b))
 	}
 	for i := range int(count) {
 		if len(b)-off < 8 {
-			return Dict{}, fmt.Errorf("%w: pair %d header runs past the end", ErrBadDict, i)
+			return 0, fmt.Errorf("%w: pair %d header runs past the end", ErrBadDict, i)
 		}
 		keylen := int32(binary.BigEndian.Uint32(b[off:]))
 		vallen := int32(binary.BigEndian.Uint32(b[off+4:]))
 		off += 8
 		if keylen < 0 || keylen > MaxDictKeyLen || vallen < 0 || vallen > MaxDictValueLen {
-			return Dict{}, fmt.Errorf("%w: pair %d keylen %d vallen %d", ErrBadDict, i, keylen, vallen)
+			return 0, fmt.Errorf("%w: pair %d keylen %d vallen %d", ErrBadDict, i, keylen, vallen)
 		}
 		need := int(keylen) + 1 + int(vallen)
 		if need > len(b)-off {
-			return Dict{}, fmt.Errorf("%w: pair %d needs %d bytes, %d left", ErrBadDict, i, need, len(b)-off)
+			return 0, fmt.Errorf("%w: pair %d needs %d bytes, %d left", ErrBadDict, i, need, len(b)-off)
 		}
 		key := b[off : off+int(keylen)]
 		if b[off+int(keylen)] != 0 {
-			return Dict{}, fmt.Errorf("%w: pair %d key not NUL-terminated", ErrBadDict, i)
+			return 0, fmt.Errorf("%w: pair %d key not NUL-terminated", ErrBadDict, i)
 		}
 		off += int(keylen) + 1
-		d.Pairs = append(d.Pairs, Pair{Key: string(key), Value: b[off : off+int(vallen)]})
+		if pair != nil {
+			pair(int(count), key, b[off:off+int(vallen)])
+		}
 		off += int(vallen)
 	}
 	if off != len(b) {
-		return Dict{}, fmt.Errorf("%w: %d trailing bytes", ErrBadDict, len(b)-off)
+		return 0, fmt.Errorf("%w: %d trailing bytes", ErrBadDict, len(b)-off)
 	}
-	return d, nil
+	return int(count), nil
 }
 
 // Marshal encodes the dict; an empty dict without CountOnly encodes to no bytes.

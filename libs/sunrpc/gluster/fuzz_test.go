@@ -27,6 +27,9 @@ func seedBodies(f *testing.F, prog uint32) {
 // fuzzBody decodes data as the call or reply body of prog/vers/proc; an
 // accepted body must re-encode to the same bytes.
 func fuzzBody(t *testing.T, prog, vers, proc uint32, reply bool, data []byte) {
+	if !reply {
+		checkFastDecoders(t, prog, proc, data)
+	}
 	var b gluster.Body
 	if reply {
 		b = gluster.NewReplyBody(prog, vers, proc)
@@ -38,6 +41,34 @@ func fuzzBody(t *testing.T, prog, vers, proc uint32, reply bool, data []byte) {
 	}
 	if got := b.Marshal(); !bytes.Equal(got, data) {
 		t.Fatalf("prog %d proc %d reply=%v: re-encoding differs:\n in %x\nout %x", prog, proc, reply, data, got)
+	}
+}
+
+// checkFastDecoders checks that the allocation-free request decoders accept
+// exactly what Unmarshal accepts, with the same result.
+func checkFastDecoders(t *testing.T, prog, proc uint32, data []byte) {
+	var (
+		want, got string
+		err, ferr error
+	)
+	switch {
+	case prog == gluster.HandshakeProgram && proc == gluster.HandshakeProcGetSpec:
+		var r gluster.GetSpecRequest
+		err, want = r.Unmarshal(data), r.Key
+		var key []byte
+		key, ferr = gluster.DecodeGetSpecKey(data)
+		got = string(key)
+	case prog == gluster.PortmapProgram && proc == gluster.PortmapProcPortByBrick:
+		var r gluster.PortByBrickRequest
+		err, want = r.Unmarshal(data), r.Brick
+		var brick []byte
+		brick, ferr = gluster.DecodePortByBrickBrick(data)
+		got = string(brick)
+	default:
+		return
+	}
+	if (err == nil) != (ferr == nil) || (err == nil && got != want) {
+		t.Fatalf("prog %d proc %d: Unmarshal gives %q, %v; the allocation-free decoder %q, %v (input %x)", prog, proc, want, err, got, ferr, data)
 	}
 }
 

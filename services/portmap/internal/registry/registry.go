@@ -109,6 +109,17 @@ func (r *Registry) Port(brick string) (int, bool) {
 	return e.Port, true
 }
 
+// PortOf is Port for a brick path held in bytes, without allocating.
+func (r *Registry) PortOf(brick []byte) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.byBrick[string(brick)]
+	if !ok {
+		return 0, false
+	}
+	return e.Port, true
+}
+
 // Detach forgets connection conn on its entries but keeps the entries:
 // bricks re-sign-in when they reconnect.
 func (r *Registry) Detach(conn uint64) {
