@@ -131,7 +131,9 @@ func (h *hub) release() {
 			h.cancel()
 			h.cancel = nil
 			h.resetLocked()
-			h.log.Debug("change feed stopped: no watchers")
+			if h.parent.Err() == nil { // not news while the store shuts down
+				h.log.Debug("change feed stopped: no watchers")
+			}
 		}
 	})
 }
