@@ -93,6 +93,7 @@ func (v *volfiles) Forget(volume string) {
 	for k, out := range v.lastGood {
 		if out.volume == volume || slices.Contains(out.volumes, volume) {
 			delete(v.lastGood, k)
+			delete(v.fresh, k) // made valid again since Invalidate: no longer
 		}
 	}
 }
@@ -163,8 +164,7 @@ func (v *volfiles) Get(ctx context.Context, key string, trusted bool) (served, e
 		return v.gens[name]
 	}
 	v.mu.Lock()
-	if v.fresh[ck] {
-		out := v.lastGood[ck]
+	if out, ok := v.lastGood[ck]; ok && v.fresh[ck] {
 		v.mu.Unlock()
 		return out, nil
 	}
@@ -204,7 +204,8 @@ func (v *volfiles) Cached(key []byte, trusted bool) (out served, ok bool) {
 	if !v.fresh[cacheKey{trusted: trusted, key: string(key)}] {
 		return served{}, false
 	}
-	return v.lastGood[cacheKey{trusted: trusted, key: string(key)}], true
+	out, ok = v.lastGood[cacheKey{trusted: trusted, key: string(key)}]
+	return out, ok
 }
 
 // clusterSecret reads the cluster's secret once; it never changes.
