@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -33,7 +34,10 @@ import (
 
 // rpcConn is a management RPC client connection, as a GlusterFS process opens one.
 type rpcConn struct {
-	nc  net.Conn
+	nc net.Conn
+	// w is where calls are written: nc, or its socket in blocking mode
+	// (see blocking); rr reads replies from the same.
+	w   io.Writer
 	rr  *sunrpc.RecordReader
 	xid uint32
 	// wbuf and rbuf are reused by send, so the load generator allocates
@@ -47,7 +51,75 @@ func dialRPC(addr string) (*rpcConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &rpcConn{nc: nc, rr: sunrpc.NewRecordReader(bufio.NewReader(nc), 0)}, nil
+	return &rpcConn{nc: nc, w: nc, rr: sunrpc.NewRecordReader(bufio.NewReader(nc), 0)}, nil
+}
+
+// blocking switches c to reading and writing its socket with blocking
+// read(2) and write(2) on the calling goroutine's thread, which should be
+// locked to it (runtime.LockOSThread): the kernel then wakes that very
+// thread when a reply arrives. Through the runtime's network poller, with
+// the connections' threads asleep in nanosleep, a connection's goroutine
+// sometimes went unnoticed or unrun until the runtime's monitor stepped
+// in, up to 10 ms (its period) later: a runtime trace of portmapd showed
+// that connection's next call arriving late while the others were
+// answered in microseconds, and perf sched the generator's thread asleep
+// for 10.6 ms after its call, woken by another generator thread rather
+// than by the reply. It hit our server more often than glusterd, by how
+// the two processes' wake-ups interleave. c.nc is only closed after this.
+func (c *rpcConn) blocking() error {
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok {
+		return fmt.Errorf("%T has no file descriptor", c.nc)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var fd int
+	var serr error
+	if err := raw.Control(func(f uintptr) { fd, serr = int(f), syscall.SetNonblock(int(f), false) }); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("set the socket blocking: %w", serr)
+	}
+	c.w = blockingFD(fd)
+	c.rr = sunrpc.NewRecordReader(bufio.NewReader(blockingFD(fd)), 0)
+	return nil
+}
+
+// blockingFD reads and writes a file descriptor in blocking mode with
+// plain system calls, bypassing the runtime's network poller.
+type blockingFD int
+
+func (fd blockingFD) Read(p []byte) (int, error) {
+	for {
+		n, err := syscall.Read(int(fd), p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func (fd blockingFD) Write(p []byte) (int, error) {
+	written := 0
+	for written < len(p) {
+		n, err := syscall.Write(int(fd), p[written:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return written, err
+		}
+		written += n
+	}
+	return written, nil
 }
 
 // call sends one call and waits for its reply.
@@ -76,7 +148,7 @@ func (c *rpcConn) send(rec []byte) ([]byte, error) {
 	c.xid++
 	c.wbuf = append(c.wbuf[:0], rec...)
 	binary.BigEndian.PutUint32(c.wbuf[4:], c.xid)
-	if _, err := c.nc.Write(c.wbuf); err != nil {
+	if _, err := c.w.Write(c.wbuf); err != nil {
 		return nil, err
 	}
 	for {
@@ -158,6 +230,19 @@ func rpcRun(addr string, workers, rate int, d time.Duration, op func(*rpcConn) e
 				return
 			}
 			defer c.nc.Close()
+			// Each connection has this thread to itself: it waits for
+			// each reply in read(2) (and, in the open loop, sleeps in
+			// nanosleep), so the kernel wakes it for both. The closed
+			// loop does the same, so that the capacity the fixed loads
+			// are derived from was measured with the same generator.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			if err := c.blocking(); err != nil {
+				mu.Lock()
+				ferr = err
+				mu.Unlock()
+				return
+			}
 			lat := make([]time.Duration, 0, 1<<16)
 			var wlate []time.Duration
 			if rate > 0 {
@@ -312,7 +397,7 @@ func rpcSection(ctx context.Context, binDir string, workers int, d time.Duration
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "## GlusterFS management RPC: PORTBYBRICK and GETSPEC\n\n%s. A Go load generator opens %d connections (as %d GlusterFS processes would; it allocates nothing per request, so its garbage collector takes no CPU from either server) and measures each row for %s, in %d rounds of %s that alternate between the servers (the order rotating each round, after an unmeasured warm-up round of each), so that drift in the machine falls on both alike; GETSPEC asks for a 1-brick distribute volume's client volfile (key `/gv0`), PORTBYBRICK for its signed-in brick. Target: at least glusterd's throughput at no worse p99. First each server at its capacity (closed loop: every connection sends its next request when the reply arrives), then both at the same fixed loads: %d requests/s, and %.0f%% of the throughput stock glusterd reached in the closed loop of this run, request by request (its near-capacity load, where \"no worse p99\" compares like with like).\n\n", machine(), workers, workers, d, rpcRoundCount, d/rpcRoundCount, rpcEqualRate, rpcNearCapacity*100)
+	fmt.Fprintf(&b, "## GlusterFS management RPC: PORTBYBRICK and GETSPEC\n\n%s. A Go load generator opens %d connections (as %d GlusterFS processes would; it allocates nothing per request, so its garbage collector takes no CPU from either server; each connection has a thread of its own that writes each call and waits for the reply in blocking write(2) and read(2), in the closed and the open loop alike, so that the kernel wakes that thread when the reply arrives, not the Go runtime's network poller, through which a reply sometimes waited up to 10 ms) and measures each row for %s, in %d rounds of %s that alternate between the servers (the order rotating each round, after an unmeasured warm-up round of each), so that drift in the machine falls on both alike; GETSPEC asks for a 1-brick distribute volume's client volfile (key `/gv0`), PORTBYBRICK for its signed-in brick. Target: at least glusterd's throughput at no worse p99. First each server at its capacity (closed loop: every connection sends its next request when the reply arrives), then both at the same fixed loads: %d requests/s, and %.0f%% of the throughput stock glusterd reached in the closed loop of this run, request by request (its near-capacity load, where \"no worse p99\" compares like with like).\n\n", machine(), workers, workers, d, rpcRoundCount, d/rpcRoundCount, rpcEqualRate, rpcNearCapacity*100)
 	b.WriteString(note)
 	b.WriteString("| request | server | requests/s | p50 | p99 | vs glusterd (throughput) |\n|---|---|---|---|---|---|\n")
 	closed := make([][]rpcSample, len(ops))
@@ -367,7 +452,7 @@ func rpcSection(ctx context.Context, binDir string, workers int, d time.Duration
 			paced[k] = append(paced[k], rpcPaced{rate: rate, results: results})
 		}
 	}
-	fmt.Fprintf(&b, "\nLatency at equal load: the same %d connections send, on a fixed schedule (an open loop, in the same alternating rounds), %d requests/s in total (well under either server's capacity) and then %.0f%% of stock glusterd's closed-loop throughput for that request (near its capacity). Latency is measured from when each request was due, so a server that falls behind, or a generator that wakes late, shows in it for both alike. The generator sleeps until each due time in nanosleep(2), because the Go runtime's timers wake up to 1 ms late once every goroutine sleeps, and it has a runtime processor per connection, so that one connection asleep does not hold up another's reply; *woke late* is the p99 of how late it woke over the requests it slept for (its own share of the latency), *achieved* the requests completed per second, marked *behind schedule* below %.0f%% of the offered load.\n\n", workers, rpcEqualRate, rpcNearCapacity*100, rpcBehind*100)
+	fmt.Fprintf(&b, "\nLatency at equal load: the same %d connections send, on a fixed schedule (an open loop, in the same alternating rounds), %d requests/s in total (well under either server's capacity) and then %.0f%% of stock glusterd's closed-loop throughput for that request (near its capacity). Latency is measured from when each request was due, so a server that falls behind, or a generator that wakes late, shows in it for both alike. The generator sleeps until each due time in nanosleep(2), because the Go runtime's timers wake up to 1 ms late once every goroutine sleeps, and it has a runtime processor per connection, so that one connection asleep does not hold up another's reply. Each connection's thread waits for its reply in read(2): through the runtime's network poller, with the connections' threads asleep in nanosleep, a connection's goroutine sometimes went unnoticed or unrun until the runtime's monitor stepped in (every 10 ms), which had made one connection at a time stall for up to 10 ms, mostly against our server, which was not the cause: a runtime trace of portmapd showed the stalled connection's next call arriving late while it answered the others in microseconds, and perf sched the generator's thread asleep for those 10 ms; *woke late* is the p99 of how late it woke over the requests it slept for (its own share of the latency), *achieved* the requests completed per second, marked *behind schedule* below %.0f%% of the offered load.\n\n", workers, rpcEqualRate, rpcNearCapacity*100, rpcBehind*100)
 	b.WriteString("| request | offered requests/s | server | achieved requests/s | p50 | p99 | p99.9 | max | woke late (p99) |\n|---|---|---|---|---|---|---|---|---|\n")
 	for k, op := range ops {
 		for j, p := range paced[k] {
