@@ -38,6 +38,10 @@ type Config struct {
 	Timeout time.Duration
 	// WaitTime is how long one blocking query waits for a change.
 	WaitTime time.Duration
+	// WatchInterval is the least time between the starts of two listings
+	// of a watched prefix that found a change: a watch then reads a burst
+	// of writes once, not once per write (0: no wait).
+	WatchInterval time.Duration
 	// MaxValueSize is the largest value Consul accepts (its kv_max_value_size).
 	MaxValueSize int
 }
@@ -49,6 +53,7 @@ type Client struct {
 	addr     string
 	timeout  time.Duration
 	waitTime time.Duration
+	interval time.Duration
 	maxValue int
 	txns     *txnConns // nil: transactions go through api
 }
@@ -77,7 +82,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("consul client for %s: %w", ac.Address, err)
 	}
-	kc := &Client{api: c, addr: ac.Address, timeout: cfg.Timeout, waitTime: cfg.WaitTime, maxValue: cfg.MaxValueSize}
+	kc := &Client{api: c, addr: ac.Address, timeout: cfg.Timeout, waitTime: cfg.WaitTime, interval: cfg.WatchInterval, maxValue: cfg.MaxValueSize}
 	// Plain HTTP to host:port with at most a token: transactions take their
 	// own connections (txnconn.go). TLS, unix sockets, basic auth or
 	// Enterprise scoping stay with the api client.

@@ -242,3 +242,28 @@ func TestTxnConnections(t *testing.T) {
 	_, _, err = c.Txn(ctx, []Op{Set(p+"c", []byte("y"))})
 	require.NoError(t, err, "a cancelled call leaves no broken connection behind")
 }
+
+func TestWatchIntervalReadsABurstOfWritesTogether(t *testing.T) {
+	kv, err := New(Config{Address: shared.HTTPAddr, Timeout: 2 * time.Second, WaitTime: 2 * time.Second, WatchInterval: 2 * time.Second})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	p := fmt.Sprintf("%s-%d/", t.Name(), time.Now().UnixNano())
+	type listing struct{ keys int }
+	listings := make(chan listing, 100)
+	go kv.WatchPrefix(ctx, p, func(entries []Entry, _ uint64, _ bool) { listings <- listing{len(entries)} }, nil)
+	<-listings // the first listing: empty
+	// A burst of 20 writes, well within the interval: the first wakes the
+	// watch at once; the rest are read in one more listing, not 19.
+	for i := range 20 {
+		require.NoError(t, kv.CAS(ctx, fmt.Sprintf("%s%d", p, i), []byte("x"), 0))
+	}
+	n := 0
+	for l := range listings {
+		n++
+		if l.keys == 20 {
+			break
+		}
+	}
+	require.LessOrEqual(t, n, 2, "listings after the burst")
+}

@@ -36,6 +36,7 @@ func (c *Client) WatchPrefix(ctx context.Context, prefix string, fn WatchFunc, o
 		if attempt > 0 || index == 0 {
 			q = &api.QueryOptions{RequireConsistent: true}
 		}
+		started := time.Now()
 		entries, newIndex, err := c.list(ctx, prefix, q)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -67,5 +68,14 @@ func (c *Client) WatchPrefix(ctx context.Context, prefix string, fn WatchFunc, o
 			continue
 		}
 		index = newIndex
+		// The next listing no sooner than interval after this one began:
+		// what lands meanwhile is read once, together.
+		if wait := c.interval - time.Since(started); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
 	}
 }

@@ -23,6 +23,9 @@ type Config struct {
 	GCInterval time.Duration
 	// RequestTimeout bounds each Consul request.
 	RequestTimeout time.Duration
+	// FeedInterval is the least time between two listings of the change
+	// feed: writes that land within it are read in one listing.
+	FeedInterval time.Duration
 }
 
 // RegisterFlags registers every setting on fs (each also read from GDNG_<NAME>).
@@ -34,6 +37,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	config.Duration(fs, &c.Retention, "retention", time.Hour, "how long deletion records are kept for resuming watches")
 	config.Duration(fs, &c.GCInterval, "gc-interval", time.Minute, "how often expired deletion records are collected")
 	config.Duration(fs, &c.RequestTimeout, "request-timeout", 5*time.Second, "bound on each Consul request")
+	config.Duration(fs, &c.FeedInterval, "feed-interval", 10*time.Millisecond, "least time between two listings of the change feed (each reads the whole tree); writes within it are delivered together")
 }
 
 // Validate checks the configuration.
@@ -46,6 +50,9 @@ func (c *Config) Validate() error {
 	}
 	if !strings.HasSuffix(c.KVPrefix, "/") {
 		return fmt.Errorf("kv-prefix %q must end in /", c.KVPrefix)
+	}
+	if c.FeedInterval < 0 || c.FeedInterval > time.Second {
+		return fmt.Errorf("feed-interval %s must be between 0 and 1s", c.FeedInterval)
 	}
 	if c.Retention < time.Second || c.GCInterval < 100*time.Millisecond {
 		return fmt.Errorf("retention (%s) and gc-interval (%s) are too short", c.Retention, c.GCInterval)

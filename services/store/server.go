@@ -38,7 +38,8 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("store config: %w", err)
 	}
-	kv, err := consulkv.New(consulkv.Config{Address: cfg.ConsulAddr, Token: cfg.ConsulToken, Timeout: cfg.RequestTimeout})
+	kv, err := consulkv.New(consulkv.Config{Address: cfg.ConsulAddr, Token: cfg.ConsulToken, Timeout: cfg.RequestTimeout,
+		WatchInterval: cfg.FeedInterval})
 	if err != nil {
 		return nil, err
 	}
