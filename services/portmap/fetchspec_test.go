@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap/zaptest"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
@@ -16,17 +15,11 @@ import (
 // the store could be found) reaches the process that fetched the old
 // volfile as soon as the feed is followed.
 func TestChangeBeforeTheFeedIsFollowedReachesProcesses(t *testing.T) {
-	st, conn := storeServer(t)
-	cfg := DefaultConfig()
-	cfg.ConsulAddr, cfg.Listen, cfg.MgmtListen, cfg.Register = consul.HTTPAddr, "127.0.0.1:0", "127.0.0.1:0", false
-	cfg.StoreTarget, cfg.StateDir = st, t.TempDir()
-	s, err := New(cfg, zaptest.NewLogger(t), nil)
-	require.NoError(t, err)
+	s, store := newServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); s.lis.Close(); s.storeConn.Close() })
 	go s.acceptMgmt(ctx)
-	store := storev1.NewStoreServiceClient(conn)
-	_, err = store.Create(t.Context(), &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Volume{Volume: testVolume("gv0")}}})
+	_, err := store.Create(t.Context(), &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Volume{Volume: testVolume("gv0")}}})
 	require.NoError(t, err)
 
 	c := dial(t, s.MgmtAddr())

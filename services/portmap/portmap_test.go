@@ -81,18 +81,24 @@ func (c *rpcClient) call(prog, vers, proc uint32, args gluster.Body) (results []
 	}
 }
 
-func start(t *testing.T) (*Server, storev1.StoreServiceClient) {
+// newServer is a portmap on a real store of its own, not yet running.
+func newServer(t *testing.T) (*Server, storev1.StoreServiceClient) {
 	st, conn := storeServer(t)
 	cfg := DefaultConfig()
 	cfg.ConsulAddr, cfg.Listen, cfg.MgmtListen, cfg.Register = consul.HTTPAddr, "127.0.0.1:0", "127.0.0.1:0", false
 	cfg.StoreTarget, cfg.StateDir = st, t.TempDir()
 	s, err := New(cfg, zaptest.NewLogger(t), nil)
 	require.NoError(t, err)
+	return s, storev1.NewStoreServiceClient(conn)
+}
+
+func start(t *testing.T) (*Server, storev1.StoreServiceClient) {
+	s, store := newServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return s, storev1.NewStoreServiceClient(conn)
+	return s, store
 }
 
 func testVolume(name string) *commonv1.Volume {
