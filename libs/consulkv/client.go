@@ -78,6 +78,10 @@ func New(cfg Config) (*Client, error) {
 	tr.DialContext = (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.MaxIdleConnsPerHost = 64
 	tr.ResponseHeaderTimeout = 0
+	// Responses uncompressed: the agent is this node's (or on loopback),
+	// where gzip only costs CPU on both sides, and the change feed lists
+	// the whole tree after every write.
+	tr.DisableCompression = true
 	c, err := api.NewClient(ac)
 	if err != nil {
 		return nil, fmt.Errorf("consul client for %s: %w", ac.Address, err)

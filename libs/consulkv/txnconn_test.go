@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,4 +118,20 @@ func TestTxnWhoseAnswerIsLostIsNotSentAgain(t *testing.T) {
 	e, _, err := direct.Get(ctx, k)
 	require.NoError(t, err)
 	require.Equal(t, "1", string(e.Value))
+}
+
+func TestResponsesAreNotCompressed(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- r.Header.Get("Accept-Encoding"):
+		default:
+		}
+		w.Header().Set("X-Consul-Index", "1")
+		_, _ = w.Write([]byte("[]"))
+	}))
+	defer srv.Close()
+	c := newClient(t, strings.TrimPrefix(srv.URL, "http://"))
+	_, _, _ = c.List(t.Context(), "x/")
+	require.Empty(t, <-got, "no gzip asked for: on the local agent it only costs CPU on both sides")
 }
