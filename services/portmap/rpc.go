@@ -26,11 +26,10 @@ type mgmtConn struct {
 	// volfiles); an address does not move, so it is decided once.
 	local bool
 
-	mu    sync.Mutex
-	key   string // last GETSPEC key
-	trust bool
-	vol   string
-	wide  bool // the volfile is node-wide: every volume's change may alter it
+	mu   sync.Mutex
+	key  string // last GETSPEC key
+	vol  string
+	wide bool // the volfile is node-wide: every volume's change may alter it
 	// last is the process's last GETSPEC answer for key (nil: an error);
 	// answers counts those answers, pending the GETSPECs being answered.
 	last             []byte
@@ -220,11 +219,11 @@ func (s *rpcServer) answerSpec(ctx context.Context, c *sunrpc.Conn, mc *mgmtConn
 		// Registered for changes before the volfile is read: a change the
 		// read misses comes as an event that finds this connection.
 		mc.mu.Lock()
-		if mc.key != string(key) || mc.trust != trusted {
+		if mc.key != string(key) {
 			k := string(key)
 			name, kind := resolveKey(k)
 			mc.last, mc.answers = nil, 0
-			mc.key, mc.trust, mc.vol, mc.wide = k, trusted, name, kind == "nodeshd"
+			mc.key, mc.vol, mc.wide = k, name, kind == "nodeshd"
 		}
 		mc.pending++
 		mc.mu.Unlock()
@@ -253,9 +252,6 @@ func (s *rpcServer) answerSpec(ctx context.Context, c *sunrpc.Conn, mc *mgmtConn
 			errno = int32(syscall.EAGAIN)
 		}
 		return reply(call, &gluster.GetSpecReply{OpRet: -1, OpErrno: errno})
-	}
-	if out.reply == nil {
-		return reply(call, gluster.NewGetSpecReply(string(out.data)))
 	}
 	if inline {
 		return mc.inlineReply(call, out.reply)
@@ -386,14 +382,14 @@ func (s *rpcServer) bringUpToDate(mc *mgmtConn) {
 	sent := 0
 	for {
 		mc.mu.Lock()
-		key, trusted := mc.key, mc.trust
+		key := mc.key
 		mc.recheck = false
 		select {
 		case <-mc.kick: // asked for what this look sees
 		default:
 		}
 		mc.mu.Unlock()
-		current, ok := s.current(key, trusted)
+		current, ok := s.current(key, mc.local)
 		mc.mu.Lock()
 		if mc.recheck {
 			// A newer change: look again, counting afresh.

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/google/uuid"
 
@@ -38,12 +37,9 @@ type volfiles struct {
 	lastGood map[cacheKey]served
 	fresh    map[cacheKey]bool // cache keys valid until their volume changes
 	gens     map[string]uint64 // per volume, bumped by Invalidate
-	// anyGen is bumped (under mu) by every Invalidate: node-wide answers
-	// depend on all volumes, and a GETSPEC answered from the cache reads it
-	// (without mu) to learn whether a change landed meanwhile.
-	anyGen atomic.Uint64
-	live   bool // the change feed is following the store
-	secret []byte
+	anyGen   uint64            // bumped by every Invalidate: node-wide answers depend on all volumes
+	live     bool              // the change feed is following the store
+	secret   []byte
 }
 
 // SetLive says whether the change feed is following the store; answers are
@@ -109,7 +105,7 @@ func (v *volfiles) Invalidate(volume string) {
 			delete(v.fresh, k)
 		}
 	}
-	v.anyGen.Add(1)
+	v.anyGen++
 	if volume == "" {
 		for name := range v.gens {
 			v.gens[name]++
@@ -159,7 +155,7 @@ func (v *volfiles) Get(ctx context.Context, key string, trusted bool) (served, e
 	// volume's, or for a node-wide answer every volume's.
 	genOf := func() uint64 {
 		if kind == "nodeshd" {
-			return v.anyGen.Load()
+			return v.anyGen
 		}
 		return v.gens[name]
 	}
