@@ -164,18 +164,28 @@ func (m *Message) XID() uint32 {
 	return m.Reply.XID
 }
 
-// DecodeMessage decodes one record's payload into a call or a reply.
-func DecodeMessage(b []byte) (*Message, error) {
-	d := xdr.NewDecoder(b)
+// decodeHeader reads a message's xid and msg_type from d, leaving it at
+// the body.
+func decodeHeader(d *xdr.Decoder) (uint32, MsgType, error) {
 	xid, err := d.Uint32()
 	if err != nil {
-		return nil, fmt.Errorf("decode xid: %w", err)
+		return 0, 0, fmt.Errorf("decode xid: %w", err)
 	}
 	mt, err := d.Uint32()
 	if err != nil {
-		return nil, fmt.Errorf("decode msg_type of xid %d: %w", xid, err)
+		return 0, 0, fmt.Errorf("decode msg_type of xid %d: %w", xid, err)
 	}
-	switch MsgType(mt) {
+	return xid, MsgType(mt), nil
+}
+
+// DecodeMessage decodes one record's payload into a call or a reply.
+func DecodeMessage(b []byte) (*Message, error) {
+	d := xdr.NewDecoder(b)
+	xid, mt, err := decodeHeader(d)
+	if err != nil {
+		return nil, err
+	}
+	switch mt {
 	case MsgCall:
 		c, err := decodeCallBody(d, xid)
 		if err != nil {
@@ -258,15 +268,11 @@ func decodeCallInto(d *xdr.Decoder, xid uint32, c *CallMsg) error {
 // well-formed-so-far reply, which the caller may decode with DecodeMessage.
 func DecodeCallInto(b []byte, c *CallMsg) (isCall bool, err error) {
 	d := xdr.NewDecoder(b)
-	xid, err := d.Uint32()
+	xid, mt, err := decodeHeader(d)
 	if err != nil {
-		return false, fmt.Errorf("decode xid: %w", err)
+		return false, err
 	}
-	mt, err := d.Uint32()
-	if err != nil {
-		return false, fmt.Errorf("decode msg_type of xid %d: %w", xid, err)
-	}
-	switch MsgType(mt) {
+	switch mt {
 	case MsgCall:
 		if err := decodeCallInto(d, xid, c); err != nil {
 			return false, fmt.Errorf("decode call xid %d: %w", xid, err)
