@@ -332,19 +332,8 @@ func Decode(kind storev1.Kind, value []byte, version uint64) (*storev1.Resource,
 
 // version returns the version field of the resource's body.
 func version(r *storev1.Resource) uint64 {
-	switch b := r.GetBody().(type) {
-	case *storev1.Resource_Cluster:
-		return b.Cluster.GetVersion()
-	case *storev1.Resource_Peer:
-		return b.Peer.GetVersion()
-	case *storev1.Resource_Volume:
-		return b.Volume.GetVersion()
-	case *storev1.Resource_Transaction:
-		return b.Transaction.GetVersion()
-	case *storev1.Resource_Runtime:
-		return b.Runtime.GetVersion()
-	case *storev1.Resource_Lock:
-		return b.Lock.GetVersion()
+	if m, ok := message(r).(interface{ GetVersion() uint64 }); ok {
+		return m.GetVersion()
 	}
 	return 0
 }
