@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -124,15 +125,28 @@ func NewConsul(tb testing.TB) *Consul {
 
 // StartConsul starts a single-server Consul agent keeping its data in dir
 // and waits until it has a leader and accepts writes.
+//
+// Its ports are picked free a moment before Consul binds them, from the
+// range the kernel also hands out to outgoing connections, so a busy
+// machine can take one in between: Consul then exits at start, and it is
+// started again on other ports, with its data directory emptied.
 func StartConsul(dir string) (*Consul, error) {
-	c, err := newConsul(dir, 1)
-	if err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		c, err := newConsul(dir, 1)
+		if err != nil {
+			return nil, err
+		}
+		err = c.Start()
+		if err == nil {
+			return c, nil
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return nil, err
+		}
+		if err := c.Wipe(); err != nil {
+			return nil, err
+		}
 	}
-	if err := c.Start(); err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 func newConsul(dir string, bootstrap int) (*Consul, error) {
