@@ -75,8 +75,11 @@ func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.store.Start(ctx)
-	return service.Run(ctx, service.Options{
+	err := service.Run(ctx, service.Options{
 		Name: ServiceName, Listener: s.lis, Advertise: s.cfg.Advertise, Registry: s.reg,
 		CheckInterval: s.cfg.CheckInterval, Server: s.grpc, Logger: s.log,
 	})
+	cancel()
+	s.store.Wait()
+	return err
 }

@@ -99,11 +99,13 @@ func timeSets(sets int, value func() string, procs map[string][]int, setters ...
 	return out, use, nil
 }
 
-// kvTree is the size of glusterd-ng's tree in Consul, which the store's
-// change feed lists in full after every write.
+// kvTree is the size of glusterd-ng's tree in Consul, and of the volumes'
+// directory, which the feed behind every VOLUME watch lists after each
+// volume change.
 type kvTree struct {
 	keys, bytes int
-	byKind      map[string]int // keys by first path element below the root
+	volBytes    int            // the volumes' directory
+	byKind      map[string]int // keys by first path element below the root; deletion records apart
 }
 
 func (t kvTree) String() string { return t.short() }
@@ -119,7 +121,7 @@ func (t kvTree) short() string {
 	for i, k := range kinds {
 		parts[i] = fmt.Sprintf("%s %d", k, t.byKind[k])
 	}
-	return fmt.Sprintf("%d keys, %d KiB: %s", t.keys, (t.bytes+1023)/1024, strings.Join(parts, ", "))
+	return fmt.Sprintf("%d keys, %d KiB (volumes' directory %d KiB): %s", t.keys, (t.bytes+1023)/1024, (t.volBytes+1023)/1024, strings.Join(parts, ", "))
 }
 
 // tree reads the size of the store's tree from Consul.
@@ -133,7 +135,16 @@ func (c *ngCluster) tree() kvTree {
 		t.keys++
 		t.bytes += len(p.Key) + len(p.Value)
 		rel := strings.TrimPrefix(p.Key, "glusterd-ng/v1/")
-		kind, _, _ := strings.Cut(rel, "/")
+		kind, rest, _ := strings.Cut(rel, "/")
+		if kind == "volumes" {
+			t.volBytes += len(p.Key) + len(p.Value)
+		}
+		switch {
+		case strings.HasPrefix(rest, "-deleted/"):
+			kind = "tombstones"
+		case rest == "-compacted":
+			kind = "compacted"
+		}
 		t.byKind[kind]++
 	}
 	return t
@@ -464,7 +475,7 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 	fmt.Fprintf(&b, "- glusterd-ng transactions its one orchestrator, which never stopped, nevertheless took over as left unfinished (\"recovering a transaction its orchestrator left unfinished\" in its log): %s.\n", listOrNone(bd.recoveries))
 
 	fmt.Fprintf(&b, "\n### `volume set` beside other volumes\n\n")
-	fmt.Fprintf(&b, "Operators report glusterd taking 81 s for a `volume set` at 151 volumes. One started replica-3 volume `sv`; beside it %s other replica-3 volumes (one brick on each node) are created one after the other, through the CLI for glusterd and through the REST API for glusterd-ng, and left unstarted. At each count `volume set sv performance.quick-read off|on` runs %d times (for glusterd-ng %d times through REST and %d through gdctl, alternating), each 200 ms after the previous one returned, alternating the value so that every set changes it; median and p90 reported. Management CPU is the CPU time the management processes (the three glusterd; for glusterd-ng Consul and every service) used per set, measured until 1 s after the last set, so it includes work a set causes after it has returned; bricks and self-heal daemons are not counted. Create is the mean time of one `volume create` (CLI for glusterd, REST for glusterd-ng) of the other volumes made to reach the count. The tree column is what glusterd-ng keeps in Consul before the sets (keys by kind; every operation so far left a journal record in `transactions`), which the store's change feed lists whole after every write. Target: set time independent of the number of volumes (here: the median with the most volumes within 1.25× of the one with the fewest).\n\n", joinInts(levels), sets, sets, sets)
+	fmt.Fprintf(&b, "Operators report glusterd taking 81 s for a `volume set` at 151 volumes. One started replica-3 volume `sv`; beside it %s other replica-3 volumes (one brick on each node) are created one after the other, through the CLI for glusterd and through the REST API for glusterd-ng, and left unstarted. At each count `volume set sv performance.quick-read off|on` runs %d times (for glusterd-ng %d times through REST and %d through gdctl, alternating), each 200 ms after the previous one returned, alternating the value so that every set changes it; median and p90 reported. Management CPU is the CPU time the management processes (the three glusterd; for glusterd-ng Consul and every service) used per set, measured until 1 s after the last set, so it includes work a set causes after it has returned; bricks and self-heal daemons are not counted. Create is the mean time of one `volume create` (CLI for glusterd, REST for glusterd-ng) of the other volumes made to reach the count. The tree column is what glusterd-ng keeps in Consul before the sets (keys by kind; every operation so far left a journal record in `transactions`; tombstones are deletion records, kept in their kind's directory), and the size of the volumes' directory, which the change feed behind the VOLUME watches of every servicemgr and portmap lists after each volume change. Target: set time independent of the number of volumes (here: the median with the most volumes within 1.25× of the one with the fewest).\n\n", joinInts(levels), sets, sets, sets)
 	b.WriteString("| other volumes | glusterd set median / p90 | glusterd-ng gdctl set median / p90 | glusterd-ng REST set median / p90 | gdctl ÷ gluster | management CPU per set: glusterd / glusterd-ng | create, each: glusterd CLI / glusterd-ng REST | glusterd-ng tree in Consul |\n|---|---|---|---|---|---|---|---|\n")
 	for _, n := range levels {
 		g, ratio, gcpu, gcreate := "–", "–", "–", "–"

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,8 +58,11 @@ type Store struct {
 	kv     *consulkv.Client
 	layout schema.Layout
 	log    *zap.Logger
-	hub    *hub
+	all    *hub                  // change feed of the whole tree
+	kinds  map[storev1.Kind]*hub // change feed of each kind's directory
 	gc     collector
+	marked atomic.Bool    // every kind's compacted key exists
+	bg     sync.WaitGroup // the goroutines Start began
 	batch  *consulkv.Batcher
 }
 
@@ -88,10 +93,25 @@ func New(cfg Config) (*Store, error) {
 		cfg.ClusterName = "gluster"
 	}
 	s := &Store{cfg: cfg, kv: cfg.KV, layout: cfg.Layout, log: cfg.Logger, batch: consulkv.NewBatcher(cfg.KV, cfg.TxnInflight)}
-	s.hub = newHub(cfg.Layout, cfg.Logger.Named("watch"), cfg.MaxWatchQueue, cfg.FeedIdle,
-		func(ctx context.Context, fn consulkv.WatchFunc, onErr consulkv.ErrorFunc) {
-			s.kv.WatchPrefix(ctx, s.layout.Root(), fn, onErr)
-		})
+	feed := func(prefix string) *hub {
+		return newHub(cfg.Layout, prefix, cfg.Logger.Named("watch"), cfg.MaxWatchQueue, cfg.FeedIdle,
+			func(ctx context.Context, fn consulkv.WatchFunc, onErr consulkv.ErrorFunc) {
+				s.kv.WatchPrefix(ctx, prefix, fn, onErr)
+			})
+	}
+	s.all = feed(s.layout.Root())
+	s.kinds = map[storev1.Kind]*hub{}
+	for k := range storev1.Kind_name {
+		kind := storev1.Kind(k)
+		if kind == storev1.Kind_KIND_UNSPECIFIED {
+			continue
+		}
+		prefix, err := s.layout.FeedPrefix(kind)
+		if err != nil {
+			return nil, err
+		}
+		s.kinds[kind] = feed(prefix)
+	}
 	return s, nil
 }
 
@@ -99,10 +119,24 @@ func New(cfg Config) (*Store, error) {
 // exists and collects expired deletion records, until ctx ends. It returns
 // at once.
 func (s *Store) Start(ctx context.Context) {
-	s.hub.start(ctx)
-	go s.kv.MonitorLeader(ctx, 500*time.Millisecond)
-	go s.ensureCluster(ctx)
-	go func() {
+	s.all.start(ctx)
+	for _, h := range s.kinds {
+		h.start(ctx)
+	}
+	s.bg.Go(func() { s.kv.MonitorLeader(ctx, 500*time.Millisecond) })
+	s.bg.Go(func() { s.ensureCluster(ctx) })
+	s.bg.Go(func() {
+		for ctx.Err() == nil && !s.marked.Load() {
+			if err := s.ensureMarkers(ctx); err != nil && ctx.Err() == nil {
+				s.log.Debug("cannot write the kinds' compacted keys yet; retrying", log.Err(err))
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		}
+	})
+	s.bg.Go(func() {
 		t := time.NewTicker(s.cfg.GCInterval)
 		defer t.Stop()
 		for {
@@ -110,13 +144,17 @@ func (s *Store) Start(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := s.collect(ctx); err != nil {
+				if err := s.collect(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("collecting deletion records failed", log.Err(err))
 				}
 			}
 		}
-	}()
+	})
 }
+
+// Wait returns once the background work Start began has ended (after
+// Start's context ended).
+func (s *Store) Wait() { s.bg.Wait() }
 
 func (s *Store) ensureCluster(ctx context.Context) {
 	for ctx.Err() == nil {
@@ -220,7 +258,7 @@ func (s *Store) List(ctx context.Context, kind storev1.Kind, nodeID string) ([]*
 	for i := range entries {
 		e := &entries[i]
 		p, ok := s.layout.Parse(e.Key)
-		if !ok || p.Tombstone || p.Key.Kind != kind || dead(kind, e) {
+		if !ok || p.Tombstone || p.Compacted || p.Key.Kind != kind || dead(kind, e) {
 			continue
 		}
 		r, err := schema.Decode(kind, e.Value, e.ModifyIndex)

@@ -27,14 +27,16 @@ type snapEntry struct {
 	deadSince time.Time
 }
 
-// hub keeps the last seen contents of the store's tree (fed by one blocking
-// query) and fans ordered change events out to every watcher. Because deleted
+// hub keeps the last seen contents of one prefix of the store's tree (a
+// kind's directory, or the whole tree; fed by one blocking query on it) and
+// fans ordered change events out to every watcher of it. Because deleted
 // resources leave tombstones (and released runtime entries stay as dead
 // keys), the snapshot alone says what changed after any retained version.
 // A resource deleted and created again has both a tombstone and a live key;
 // their versions order the DELETE before the PUT.
 type hub struct {
 	layout   schema.Layout
+	prefix   string
 	log      *zap.Logger
 	maxQueue int
 	idle     time.Duration
@@ -43,8 +45,7 @@ type hub struct {
 	mu        sync.Mutex
 	snap      map[string]*snapEntry
 	index     uint64
-	compacted uint64
-	compIdx   uint64 // ModifyIndex of the compacted key, for CAS
+	compacted map[storev1.Kind]uint64 // per kind, from its compacted key
 	ready     chan struct{}
 	changed   chan struct{} // closed and replaced on every apply
 	lastErr   error
@@ -61,16 +62,16 @@ type hub struct {
 	idleTimer *time.Timer
 }
 
-func newHub(layout schema.Layout, logger *zap.Logger, maxQueue int, idle time.Duration,
+func newHub(layout schema.Layout, prefix string, logger *zap.Logger, maxQueue int, idle time.Duration,
 	follow func(ctx context.Context, fn consulkv.WatchFunc, onErr consulkv.ErrorFunc)) *hub {
-	h := &hub{layout: layout, log: logger, maxQueue: maxQueue, idle: idle, follow: follow, subs: map[*subscriber]struct{}{}}
+	h := &hub{layout: layout, prefix: prefix, log: logger, maxQueue: maxQueue, idle: idle, follow: follow, subs: map[*subscriber]struct{}{}}
 	h.resetLocked()
 	return h
 }
 
 // resetLocked forgets the feed's state, as before its first listing.
 func (h *hub) resetLocked() {
-	h.snap, h.index, h.compacted, h.compIdx, h.lastErr = map[string]*snapEntry{}, 0, 0, 0, nil
+	h.snap, h.index, h.compacted, h.lastErr = map[string]*snapEntry{}, 0, nil, nil
 	h.ready, h.changed = make(chan struct{}), make(chan struct{})
 }
 
@@ -165,16 +166,18 @@ func sortEvents(evs []*storev1.WatchEvent) {
 // the changes since the previous one and delivers them in version order.
 func (h *hub) apply(gen int, entries []consulkv.Entry, index uint64, reset bool) {
 	next := make(map[string]*snapEntry, len(entries))
-	var compacted, compIdx uint64
+	var compacted map[storev1.Kind]uint64
 	for i := range entries {
 		e := &entries[i]
-		if e.Key == h.layout.Compacted() {
-			compacted, _ = strconv.ParseUint(string(e.Value), 10, 64)
-			compIdx = e.ModifyIndex
-			continue
-		}
 		p, ok := h.layout.Parse(e.Key)
 		if !ok {
+			continue
+		}
+		if p.Compacted {
+			if compacted == nil {
+				compacted = map[storev1.Kind]uint64{}
+			}
+			compacted[p.Key.Kind], _ = strconv.ParseUint(string(e.Value), 10, 64)
 			continue
 		}
 		se := &snapEntry{index: e.ModifyIndex, value: e.Value, parsed: p,
@@ -189,6 +192,13 @@ func (h *hub) apply(gen int, entries []consulkv.Entry, index uint64, reset bool)
 	}
 	h.lastErr = nil
 	first := h.index == 0
+	if reset && !first && sameListing(h.snap, next) {
+		// Consul forgetting its record of an old deletion under the prefix
+		// lowers the prefix's index, but nothing under it changed.
+		h.log.Debug("change feed index went back with unchanged contents", log.Index(index))
+		h.index, h.compacted = index, compacted
+		return
+	}
 	if reset && !first {
 		h.log.Warn("Consul index went backwards; ending every watch so clients list again", log.Index(index))
 		for s := range h.subs {
@@ -222,7 +232,7 @@ func (h *hub) apply(gen int, entries []consulkv.Entry, index uint64, reset bool)
 		}
 	}
 	sortEvents(evs)
-	h.snap, h.index, h.compacted, h.compIdx = next, index, compacted, compIdx
+	h.snap, h.index, h.compacted = next, index, compacted
 	if first {
 		close(h.ready)
 	}
@@ -235,6 +245,20 @@ func (h *hub) apply(gen int, entries []consulkv.Entry, index uint64, reset bool)
 			}
 		}
 	}
+}
+
+// sameListing reports whether two listings hold the same keys at the same
+// versions.
+func sameListing(a, b map[string]*snapEntry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, x := range a {
+		if y, ok := b[k]; !ok || y.index != x.index {
+			return false
+		}
+	}
+	return true
 }
 
 // caughtUp waits until the feed has seen index (so a watch started after a
@@ -280,10 +304,16 @@ func (h *hub) subscribe(ctx context.Context, kinds map[storev1.Kind]bool, since 
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if since > 0 && since < h.compacted {
-		return nil, errs.New(errs.OutOfRange, "version %d is older than the oldest retained change (%d); list again and watch from the listing's version", since, h.compacted)
-	}
 	s := &subscriber{kinds: kinds, max: h.maxQueue, notify: make(chan struct{}, 1)}
+	var compacted uint64
+	for k, v := range h.compacted {
+		if s.wants(k) {
+			compacted = max(compacted, v)
+		}
+	}
+	if since > 0 && since < compacted {
+		return nil, errs.New(errs.OutOfRange, "version %d is older than the oldest retained change (%d); list again and watch from the listing's version", since, compacted)
+	}
 	var backlog []*storev1.WatchEvent
 	for k, e := range h.snap {
 		if e.index <= since || (since == 0 && e.dead) || !s.wants(e.parsed.Key.Kind) {
@@ -403,25 +433,39 @@ func (s *Store) Watch(ctx context.Context, kinds []storev1.Kind, since uint64, s
 		}
 		set[k] = true
 	}
-	if err := s.hub.acquire(); err != nil {
+	// A watch of one kind follows that kind's directory only, so that it
+	// costs nothing while other kinds change; others follow the whole tree.
+	h := s.all
+	if len(set) == 1 {
+		h = s.kinds[kinds[0]]
+	}
+	if !s.marked.Load() {
+		// A kind's directory is never empty once its compacted key exists,
+		// so its index, which Consul reads from the keys under it, is the
+		// one its feed reaches (see ensureMarkers).
+		if err := s.ensureMarkers(ctx); err != nil && ctx.Err() == nil {
+			s.log.Debug("cannot write the kinds' compacted keys yet", log.Err(err))
+		}
+	}
+	if err := h.acquire(); err != nil {
 		return err
 	}
-	defer s.hub.release()
+	defer h.release()
 	// Start from what Consul holds now, so a watch opened after a write
 	// includes it; if Consul is unreachable, start from what the feed has.
-	if idx, err := s.kv.Index(ctx, s.layout.Root()); err == nil {
+	if idx, err := s.kv.Index(ctx, h.prefix); err == nil {
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err = s.hub.caughtUp(wctx, idx)
+		err = h.caughtUp(wctx, idx)
 		cancel()
 		if err != nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
-	sub, err := s.hub.subscribe(ctx, set, since)
+	sub, err := h.subscribe(ctx, set, since)
 	if err != nil {
 		return err
 	}
-	defer s.hub.unsubscribe(sub)
+	defer h.unsubscribe(sub)
 	for {
 		evs, err := sub.next(ctx)
 		if err != nil {
@@ -439,55 +483,113 @@ func (s *Store) Watch(ctx context.Context, kinds []storev1.Kind, since uint64, s
 // value carries no deletion time.
 type collector struct {
 	deadSince map[string]time.Time
+	migrated  bool // the earlier layout's deletion records are gone
 }
 
-// collect deletes deletion records (tombstones, released runtime entries)
-// older than the retention, and advances the compacted version past them so
-// a watch cannot resume from before a deletion it could no longer see.
-func (s *Store) collect(ctx context.Context) error {
-	cutoff := time.Now().Add(-s.cfg.Retention)
-	type victim struct {
-		key   string
-		index uint64
-	}
-	var victims []victim
-	tombs, _, err := s.kv.List(ctx, s.layout.TombstonePrefix())
-	if err != nil {
-		return err
-	}
-	for _, e := range tombs {
-		var tv schema.TombstoneValue
-		if json.Unmarshal(e.Value, &tv) != nil || tv.DeletedAt.Before(cutoff) {
-			victims = append(victims, victim{e.Key, e.ModifyIndex})
+// ensureMarkers writes each kind's compacted key ("0") where it is missing.
+// Consul gives an empty prefix the index of the whole KV table, which moves
+// with writes elsewhere that never wake a blocking query on the prefix; a
+// watch waiting for its kind's feed to reach that index would wait in vain.
+func (s *Store) ensureMarkers(ctx context.Context) error {
+	for k := range storev1.Kind_name {
+		kind := storev1.Kind(k)
+		if kind == storev1.Kind_KIND_UNSPECIFIED {
+			continue
 		}
-	}
-	// Released session-bound entries (runtime entries, locks) read as absent;
-	// they are removed for good after the same grace as tombstones.
-	var rts []consulkv.Entry
-	for _, kind := range []storev1.Kind{storev1.Kind_RUNTIME, storev1.Kind_LOCK} {
-		prefix, _ := s.layout.KindPrefix(kind, "")
-		es, _, err := s.kv.List(ctx, prefix)
+		key, err := s.layout.Compacted(kind)
 		if err != nil {
 			return err
 		}
-		rts = append(rts, es...)
-	}
-	seen := map[string]time.Time{}
-	for _, e := range rts {
-		if e.Session != "" {
+		e, _, err := s.kv.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		if e != nil {
 			continue
 		}
-		since, ok := s.gc.deadSince[e.Key]
-		if !ok {
-			since = time.Now()
+		if err := s.kv.CAS(ctx, key, []byte("0"), 0); err != nil && !errs.Is(err, errs.Conflict) {
+			return err
 		}
-		seen[e.Key] = since
-		if since.Before(cutoff) {
-			victims = append(victims, victim{e.Key, e.ModifyIndex})
+	}
+	s.marked.Store(true)
+	return nil
+}
+
+// kindsWithDeletions are the kinds whose deletions leave records to collect.
+var kindsWithDeletions = []storev1.Kind{storev1.Kind_PEER, storev1.Kind_VOLUME, storev1.Kind_TRANSACTION, storev1.Kind_RUNTIME, storev1.Kind_LOCK}
+
+// victim is a deletion record due for collection.
+type victim struct {
+	key   string
+	index uint64
+}
+
+// collect deletes deletion records (tombstones, released runtime entries)
+// older than the retention, and advances each kind's compacted version past
+// them so a watch cannot resume from before a deletion it could no longer
+// see.
+func (s *Store) collect(ctx context.Context) error {
+	if !s.gc.migrated {
+		if err := s.migrateLegacyTombstones(ctx); err != nil {
+			return err
+		}
+		s.gc.migrated = true
+	}
+	cutoff := time.Now().Add(-s.cfg.Retention)
+	seen := map[string]time.Time{}
+	for _, kind := range kindsWithDeletions {
+		prefix, err := s.layout.FeedPrefix(kind)
+		if err != nil {
+			return err
+		}
+		entries, _, err := s.kv.List(ctx, prefix)
+		if err != nil {
+			return err
+		}
+		var victims []victim
+		for i := range entries {
+			e := &entries[i]
+			p, ok := s.layout.Parse(e.Key)
+			switch {
+			case !ok || p.Compacted:
+			case p.Tombstone:
+				var tv schema.TombstoneValue
+				if json.Unmarshal(e.Value, &tv) != nil || tv.DeletedAt.Before(cutoff) {
+					victims = append(victims, victim{e.Key, e.ModifyIndex})
+				}
+			case dead(kind, e):
+				// Released session-bound entries (runtime entries, locks)
+				// read as absent; they are removed for good after the same
+				// grace as tombstones.
+				since, ok := s.gc.deadSince[e.Key]
+				if !ok {
+					since = time.Now()
+				}
+				seen[e.Key] = since
+				if since.Before(cutoff) {
+					victims = append(victims, victim{e.Key, e.ModifyIndex})
+				}
+			}
+		}
+		if err := s.compact(ctx, kind, victims); err != nil {
+			return err
 		}
 	}
 	s.gc.deadSince = seen
-	comp, _, err := s.kv.Get(ctx, s.layout.Compacted())
+	return nil
+}
+
+// compact deletes victims, deletion records of kind, oldest first, each
+// batch in one transaction with the kind's compacted version moved past it.
+func (s *Store) compact(ctx context.Context, kind storev1.Kind, victims []victim) error {
+	if len(victims) == 0 {
+		return nil
+	}
+	key, err := s.layout.Compacted(kind)
+	if err != nil {
+		return err
+	}
+	comp, _, err := s.kv.Get(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -508,13 +610,71 @@ func (s *Store) collect(ctx context.Context) error {
 			ops = append(ops, consulkv.DeleteCAS(v.key, v.index))
 			top = max(top, v.index)
 		}
-		ops = append(ops, consulkv.SetCAS(s.layout.Compacted(), []byte(strconv.FormatUint(top, 10)), compIdx))
+		ops = append(ops, consulkv.SetCAS(key, []byte(strconv.FormatUint(top, 10)), compIdx))
 		_, idx, err := s.kv.Txn(ctx, ops)
 		if err != nil {
 			return err
 		}
 		compacted, compIdx = top, idx
-		s.log.Debug("collected deletion records", zap.Int("count", n), zap.Uint64("compacted", top))
+		s.log.Debug("collected deletion records", zap.Stringer("kind", kind), zap.Int("count", n), zap.Uint64("compacted", top))
 	}
+	return nil
+}
+
+// migrateLegacyTombstones removes the deletion records of the earlier
+// layout (all kinds under one directory, which a kind's feed does not see)
+// and moves every kind's compacted version past them: a watch resuming from
+// before them is told to list again (OutOfRange) instead of missing a
+// deletion.
+func (s *Store) migrateLegacyTombstones(ctx context.Context) error {
+	old, _, err := s.kv.List(ctx, s.layout.LegacyTombstonePrefix())
+	if err != nil {
+		return err
+	}
+	comp, _, err := s.kv.Get(ctx, s.layout.LegacyCompacted())
+	if err != nil {
+		return err
+	}
+	if len(old) == 0 && comp == nil {
+		return nil
+	}
+	var top uint64
+	var ops []consulkv.Op
+	if comp != nil {
+		top, _ = strconv.ParseUint(string(comp.Value), 10, 64)
+		ops = append(ops, consulkv.DeleteCAS(comp.Key, comp.ModifyIndex))
+	}
+	for _, e := range old {
+		top = max(top, e.ModifyIndex)
+		ops = append(ops, consulkv.DeleteCAS(e.Key, e.ModifyIndex))
+	}
+	// The new compacted versions first: a crash between the batches below
+	// then leaves old records that the next start removes, never a gap.
+	for _, kind := range kindsWithDeletions {
+		key, _ := s.layout.Compacted(kind)
+		e, _, err := s.kv.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		var cur, idx uint64
+		if e != nil {
+			cur, _ = strconv.ParseUint(string(e.Value), 10, 64)
+			idx = e.ModifyIndex
+		}
+		if cur >= top {
+			continue
+		}
+		if _, _, err := s.kv.Txn(ctx, []consulkv.Op{consulkv.SetCAS(key, []byte(strconv.FormatUint(top, 10)), idx)}); err != nil {
+			return err
+		}
+	}
+	for len(ops) > 0 {
+		n := min(consulkv.MaxTxnOps, len(ops))
+		if _, _, err := s.kv.Txn(ctx, ops[:n]); err != nil {
+			return err
+		}
+		ops = ops[n:]
+	}
+	s.log.Info("moved deletion records to the per-kind layout", zap.Int("removed", len(old)), zap.Uint64("compacted", top))
 	return nil
 }

@@ -71,14 +71,21 @@ func NewLayout(prefix string) (Layout, error) {
 func (l Layout) Root() string { return l.prefix }
 
 const (
-	dirCluster    = "cluster"
-	dirPeers      = "peers/"
-	dirVolumes    = "volumes/"
-	dirTxns       = "transactions/"
-	dirRuntime    = "runtime/"
-	dirLocks      = "locks/"
-	dirTombstones = "tombstones/"
-	keyCompacted  = "meta/compacted"
+	dirCluster = "cluster"
+	dirPeers   = "peers/"
+	dirVolumes = "volumes/"
+	dirTxns    = "transactions/"
+	dirRuntime = "runtime/"
+	dirLocks   = "locks/"
+	// Inside each kind's directory, two names no resource can take (names
+	// and ids never start with "-"): the kind's deletion records, and the
+	// newest of them collected so far.
+	subTombstones = "-deleted/"
+	keyCompacted  = "-compacted"
+	// Where deletion records lived before they moved into their kind's
+	// directory; only read to migrate them.
+	legacyTombstones = "tombstones/"
+	legacyCompacted  = "meta/compacted"
 )
 
 // KindPrefix is the Consul prefix holding every resource of kind (for
@@ -147,57 +154,123 @@ func (l Layout) Key(k *storev1.ResourceKey) (string, error) {
 	return "", errs.InvalidField("key.kind", "unknown kind %v", k.Kind)
 }
 
-// Tombstone returns the key that records the deletion of the resource at key.
+// Tombstone returns the key that records the deletion of the resource at
+// key: in the resource's own kind directory, so that a listing of the kind
+// (its change feed) sees its deletions too.
 func (l Layout) Tombstone(key string) string {
-	return l.prefix + dirTombstones + strings.TrimPrefix(key, l.prefix)
+	rel := strings.TrimPrefix(key, l.prefix)
+	dir, rest, _ := strings.Cut(rel, "/")
+	return l.prefix + dir + "/" + subTombstones + rest
 }
 
-// TombstonePrefix is the prefix holding every deletion record.
-func (l Layout) TombstonePrefix() string { return l.prefix + dirTombstones }
+// TombstonePrefix is the prefix holding every deletion record of kind.
+func (l Layout) TombstonePrefix(kind storev1.Kind) (string, error) {
+	dir, err := l.kindDir(kind)
+	if err != nil {
+		return "", err
+	}
+	return dir + subTombstones, nil
+}
 
-// Compacted is the key holding the newest version whose deletion record was
-// garbage-collected: watches cannot resume from before it.
-func (l Layout) Compacted() string { return l.prefix + keyCompacted }
+// Compacted is the key holding the newest version of kind whose deletion
+// record was garbage-collected: watches of kind cannot resume from before it.
+func (l Layout) Compacted(kind storev1.Kind) (string, error) {
+	dir, err := l.kindDir(kind)
+	if err != nil {
+		return "", err
+	}
+	return dir + keyCompacted, nil
+}
+
+// FeedPrefix is the Consul prefix a change feed of kind lists: the kind's
+// resources, its deletion records and its compacted version.
+func (l Layout) FeedPrefix(kind storev1.Kind) (string, error) {
+	return l.KindPrefix(kind, "")
+}
+
+// kindDir is kind's directory, ending in "/" (for CLUSTER, whose record is
+// one key, the directory beside it).
+func (l Layout) kindDir(kind storev1.Kind) (string, error) {
+	p, err := l.KindPrefix(kind, "")
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return p, nil
+}
+
+// LegacyTombstonePrefix is where deletion records were kept before they
+// moved into each kind's directory (read only to migrate them away).
+func (l Layout) LegacyTombstonePrefix() string { return l.prefix + legacyTombstones }
+
+// LegacyCompacted is the single compacted-version key of the earlier layout.
+func (l Layout) LegacyCompacted() string { return l.prefix + legacyCompacted }
 
 // Parsed is what a Consul key under the layout says about itself.
 type Parsed struct {
-	// Key is the resource the Consul key is about (for a tombstone, the deleted one).
+	// Key is the resource the Consul key is about (for a tombstone, the
+	// deleted one; for a compacted version, only its kind).
 	Key *storev1.ResourceKey
 	// Tombstone is true for a deletion record.
 	Tombstone bool
+	// Compacted is true for a kind's compacted-version key.
+	Compacted bool
 }
 
-// Parse reads a Consul key of the layout; ok is false for keys that are not
-// resources or tombstones (such as meta keys).
+// Parse reads a Consul key of the layout; ok is false for keys that are
+// neither resources, tombstones nor compacted versions.
 func (l Layout) Parse(key string) (Parsed, bool) {
 	rel, found := strings.CutPrefix(key, l.prefix)
 	if !found {
 		return Parsed{}, false
 	}
-	tomb := false
-	if r, ok := strings.CutPrefix(rel, dirTombstones); ok {
-		rel, tomb = r, true
+	if rel == dirCluster {
+		return Parsed{Key: &storev1.ResourceKey{Kind: storev1.Kind_CLUSTER}}, true
 	}
-	var k *storev1.ResourceKey
-	switch {
-	case rel == dirCluster:
-		k = &storev1.ResourceKey{Kind: storev1.Kind_CLUSTER}
-	case strings.HasPrefix(rel, dirPeers):
-		k = &storev1.ResourceKey{Kind: storev1.Kind_PEER, Name: rel[len(dirPeers):]}
-	case strings.HasPrefix(rel, dirVolumes):
-		k = &storev1.ResourceKey{Kind: storev1.Kind_VOLUME, Name: rel[len(dirVolumes):]}
-	case strings.HasPrefix(rel, dirTxns):
-		k = &storev1.ResourceKey{Kind: storev1.Kind_TRANSACTION, Name: rel[len(dirTxns):]}
-	case strings.HasPrefix(rel, dirRuntime):
-		node, name, ok := strings.Cut(rel[len(dirRuntime):], "/")
+	dir, rest, ok := strings.Cut(rel, "/")
+	if !ok {
+		return Parsed{}, false
+	}
+	var kind storev1.Kind
+	switch dir + "/" {
+	case dirCluster + "/":
+		kind = storev1.Kind_CLUSTER
+	case dirPeers:
+		kind = storev1.Kind_PEER
+	case dirVolumes:
+		kind = storev1.Kind_VOLUME
+	case dirTxns:
+		kind = storev1.Kind_TRANSACTION
+	case dirRuntime:
+		kind = storev1.Kind_RUNTIME
+	case dirLocks:
+		kind = storev1.Kind_LOCK
+	default:
+		return Parsed{}, false
+	}
+	if rest == keyCompacted {
+		return Parsed{Key: &storev1.ResourceKey{Kind: kind}, Compacted: true}, true
+	}
+	tomb := false
+	if r, ok := strings.CutPrefix(rest, subTombstones); ok {
+		rest, tomb = r, true
+	}
+	k := &storev1.ResourceKey{Kind: kind}
+	switch kind {
+	case storev1.Kind_CLUSTER:
+		if !tomb || rest != "" {
+			return Parsed{}, false
+		}
+	case storev1.Kind_RUNTIME:
+		node, name, ok := strings.Cut(rest, "/")
 		if !ok {
 			return Parsed{}, false
 		}
-		k = &storev1.ResourceKey{Kind: storev1.Kind_RUNTIME, NodeId: node, Name: name}
-	case strings.HasPrefix(rel, dirLocks):
-		k = &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: rel[len(dirLocks):]}
+		k.NodeId, k.Name = node, name
 	default:
-		return Parsed{}, false
+		k.Name = rest
 	}
 	return Parsed{Key: k, Tombstone: tomb}, true
 }

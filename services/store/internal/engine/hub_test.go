@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/consulkv"
+	"github.com/glusterd-ng/glusterd-ng/libs/errs"
+	"github.com/glusterd-ng/glusterd-ng/services/store/internal/schema"
+)
+
+// fakeFeed is a hub whose listings the test hands in.
+func fakeFeed(t *testing.T) (*hub, chan consulkv.WatchFunc) {
+	layout, err := schema.NewLayout("t/")
+	require.NoError(t, err)
+	prefix, _ := layout.FeedPrefix(storev1.Kind_VOLUME)
+	fns := make(chan consulkv.WatchFunc, 1)
+	h := newHub(layout, prefix, zaptest.NewLogger(t), 100, time.Minute,
+		func(ctx context.Context, fn consulkv.WatchFunc, _ consulkv.ErrorFunc) { fns <- fn })
+	h.start(t.Context())
+	require.NoError(t, h.acquire())
+	t.Cleanup(h.release)
+	return h, fns
+}
+
+func volEntry(name string, index uint64) consulkv.Entry {
+	return consulkv.Entry{Key: "t/v1/volumes/" + name, Value: []byte(`{"name":"` + name + `"}`), ModifyIndex: index}
+}
+
+// Consul forgetting an old deletion lowers a prefix's index without any
+// change under it: that is not a reset, and watches carry on; an index that
+// went back with different contents is one, and ends them.
+func TestIndexBackWithSameContentsIsNotAReset(t *testing.T) {
+	h, fns := fakeFeed(t)
+	fn := <-fns
+	fn([]consulkv.Entry{volEntry("a", 10), volEntry("b", 20)}, 30, false)
+	sub, err := h.subscribe(t.Context(), map[storev1.Kind]bool{storev1.Kind_VOLUME: true}, 30)
+	require.NoError(t, err)
+	evs, err := sub.next(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, storev1.EventType_BOOKMARK, evs[0].Type)
+
+	fn([]consulkv.Entry{volEntry("a", 10), volEntry("b", 20)}, 20, true)
+	fn([]consulkv.Entry{volEntry("a", 10), volEntry("b", 40)}, 40, false)
+	evs, err = sub.next(t.Context())
+	require.NoError(t, err, "the watch goes on")
+	require.Len(t, evs, 1)
+	require.Equal(t, "b", evs[0].Key.Name)
+	require.EqualValues(t, 40, evs[0].Version)
+
+	fn([]consulkv.Entry{volEntry("a", 10)}, 15, true)
+	_, err = sub.next(t.Context())
+	require.True(t, errs.Is(err, errs.OutOfRange), "contents went back: %v", err)
+}
+
+// A kind's compacted key is read from its feed's listing: resuming from
+// before it is refused, and it is never an event.
+func TestCompactedKeyOfTheKindBoundsResumption(t *testing.T) {
+	h, fns := fakeFeed(t)
+	fn := <-fns
+	fn([]consulkv.Entry{{Key: "t/v1/volumes/-compacted", Value: []byte("25"), ModifyIndex: 26}, volEntry("a", 30)}, 30, false)
+	_, err := h.subscribe(t.Context(), map[storev1.Kind]bool{storev1.Kind_VOLUME: true}, 24)
+	require.True(t, errs.Is(err, errs.OutOfRange), "%v", err)
+	sub, err := h.subscribe(t.Context(), map[storev1.Kind]bool{storev1.Kind_VOLUME: true}, 25)
+	require.NoError(t, err)
+	evs, err := sub.next(t.Context())
+	require.NoError(t, err)
+	require.Len(t, evs, 2)
+	require.Equal(t, "a", evs[0].Key.Name)
+	require.Equal(t, storev1.EventType_BOOKMARK, evs[1].Type)
+}
