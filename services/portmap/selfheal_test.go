@@ -130,11 +130,14 @@ func TestNodeSelfHealVolfile(t *testing.T) {
 		}
 		return string(volgen.NodeSelfHeal(members))
 	}
-	var got gluster.GetSpecReply
+	// It is made from the volumes as the change feed delivers them: once
+	// the feed has brought all five, it holds both.
 	testutil.Await(t, 10*time.Second, func() bool {
-		got = c.getSpec(volgen.NodeSelfHealVolfileID)
-		return got.OpRet > 0
-	}, "the node-wide self-heal volfile is served")
+		s.followed.mu.Lock()
+		defer s.followed.mu.Unlock()
+		return s.followed.following && len(s.followed.vols) == 5
+	}, "the feed has delivered every volume")
+	got := c.getSpec(volgen.NodeSelfHealVolfileID)
 	require.Equal(t, want("disp", "rep"), got.Spec)
 	require.Equal(t, int32(len(got.Spec)), got.OpRet)
 	require.Contains(t, got.Spec, "volume glustershd\n    type debug/io-stats\n")

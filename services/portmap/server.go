@@ -41,6 +41,7 @@ type Server struct {
 	mgmt      net.Listener
 	grpc      *grpcx.Server
 	store     *storeclient.Client
+	followed  *followedVolumes // the volumes as the change feed delivers them
 	storeConn *grpc.ClientConn
 	reg       *registry.Registry
 	rpc       *rpcServer
@@ -88,8 +89,8 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 	}
 	store := storeclient.New(conn)
 	s := &Server{cfg: cfg, log: logger, nodeID: nodeID, lis: lis, mgmt: mgmt, store: store, storeConn: conn,
-		reg: ports, persist: make(chan portChange, 1024)}
-	s.rpc = &rpcServer{reg: ports, vols: newVolfiles(store, cfg.WorkDir, nodeID), log: logger.Named("rpc"), local: isLocal,
+		reg: ports, persist: make(chan portChange, 1024), followed: newFollowedVolumes(store)}
+	s.rpc = &rpcServer{reg: ports, vols: newVolfiles(s.followed, cfg.WorkDir, nodeID), log: logger.Named("rpc"), local: isLocal,
 		conns:    map[uint64]*mgmtConn{},
 		onSignIn: func(b string, port, pid int) { s.mirror(portChange{brick: b, port: port, pid: pid}) },
 		onOut:    func(b string) { s.mirror(portChange{brick: b, gone: true}) }}
@@ -251,6 +252,13 @@ func (s *Server) watchVolumes(ctx context.Context) {
 				time.Sleep(time.Second)
 				continue
 			}
+			vols := make([]*commonv1.Volume, 0, len(l.Resources))
+			for _, r := range l.Resources {
+				if v := r.GetVolume(); v != nil {
+					vols = append(vols, v)
+				}
+			}
+			s.followed.Reset(vols)
 			since = l.Version
 		}
 		stream, err := s.store.Raw().Watch(ctx, &storev1.WatchRequest{Kinds: []storev1.Kind{storev1.Kind_VOLUME}, Since: since})
@@ -266,6 +274,7 @@ func (s *Server) watchVolumes(ctx context.Context) {
 				}
 				// Changes may be missed until the watch is back: answer
 				// from the store again meanwhile.
+				s.followed.Follow(false)
 				s.rpc.vols.SetLive(false)
 				live = false
 				break
@@ -274,6 +283,7 @@ func (s *Server) watchVolumes(ctx context.Context) {
 				since = ev.Version
 			}
 			if ev.Type == storev1.EventType_BOOKMARK {
+				s.followed.Follow(true)
 				s.rpc.vols.SetLive(true)
 				if !live {
 					// Changes made before the feed was followed reached
@@ -285,8 +295,12 @@ func (s *Server) watchVolumes(ctx context.Context) {
 			}
 			switch ev.Type {
 			case storev1.EventType_PUT:
+				if v := ev.Resource.GetVolume(); v != nil {
+					s.followed.Put(v)
+				}
 				s.rpc.vols.Invalidate(ev.Key.GetName())
 			case storev1.EventType_DELETE:
+				s.followed.Delete(ev.Key.GetName())
 				s.rpc.vols.Forget(ev.Key.GetName())
 			default:
 				continue
