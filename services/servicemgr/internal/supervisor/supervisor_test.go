@@ -45,7 +45,16 @@ func run(t *testing.T, opts Options) (s *Supervisor, stop func()) {
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
 	stop = func() { cancel(); <-done }
-	t.Cleanup(stop)
+	t.Cleanup(func() {
+		stop()
+		// Daemons outlive a supervisor without StopOnExit, as designed;
+		// the test's must not outlive the test.
+		for _, rec := range records(opts.RecordDir) {
+			if rec.PID > 0 && rec.PID != os.Getpid() {
+				_ = syscall.Kill(rec.PID, syscall.SIGKILL)
+			}
+		}
+	})
 	testutil.Await(t, 5*time.Second, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ctx != nil }, "supervisor running")
 	return s, stop
 }
