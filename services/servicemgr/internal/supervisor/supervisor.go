@@ -284,12 +284,20 @@ type daemon struct {
 
 func (d *daemon) update(sp Spec, removed bool) {
 	d.mu.Lock()
+	// The daemon's loop acts on whether it should run, with which
+	// configuration, and on its removal; a spec that changes none of these
+	// (every other volume's change re-applies every spec) does not wake it.
+	old := d.spec
+	act := removed || d.removed || sp.Run != old.Run || sp.Fingerprint != old.Fingerprint || (sp.Launch == nil) != (old.Launch == nil)
 	if !removed {
 		d.spec = sp
 		d.describeLocked(sp)
 	}
 	d.removed = d.removed || removed
 	d.mu.Unlock()
+	if !act {
+		return
+	}
 	select {
 	case d.wake <- struct{}{}:
 	default:
