@@ -51,6 +51,17 @@ type reconciler struct {
 
 	mu   sync.Mutex
 	vols map[string]*commonv1.Volume
+
+	// made holds each volume's brick specs by the volume version they were
+	// made from, so a change of one volume does not remake every other's
+	// (only apply, from the watch loop, uses it).
+	made map[string]madeSpecs
+}
+
+// madeSpecs are the brick specs made from one version of a volume.
+type madeSpecs struct {
+	version uint64
+	specs   []supervisor.Spec
 }
 
 // watch follows the volumes in the store and applies every change. While
@@ -139,16 +150,26 @@ func (r *reconciler) specs(vols []*commonv1.Volume) []supervisor.Spec {
 	node := r.s.NodeID()
 	slices.SortFunc(vols, func(a, b *commonv1.Volume) int { return strings.Compare(a.Name, b.Name) })
 	var out []supervisor.Spec
+	made := make(map[string]madeSpecs, len(vols))
 	for _, v := range vols {
-		started := v.State == commonv1.VolumeState_STARTED
-		for _, sv := range v.Subvolumes {
-			for _, b := range sv.Bricks {
-				if b.PeerId == node {
-					out = append(out, r.brickSpec(v, b, started))
+		m, ok := r.made[v.Name]
+		if !ok || v.Version == 0 || m.version != v.Version {
+			// A volume's version is its record's ModifyIndex: the same
+			// version is the same record, and so the same specs.
+			m = madeSpecs{version: v.Version}
+			started := v.State == commonv1.VolumeState_STARTED
+			for _, sv := range v.Subvolumes {
+				for _, b := range sv.Bricks {
+					if b.PeerId == node {
+						m.specs = append(m.specs, r.brickSpec(v, b, started))
+					}
 				}
 			}
 		}
+		made[v.Name] = m
+		out = append(out, m.specs...)
 	}
+	r.made = made
 	// The same rule the portmap serves the node's self-heal graph by.
 	return append(out, r.shdSpec(volgen.NodeSelfHealVolumes(vols, node)))
 }

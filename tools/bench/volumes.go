@@ -1125,6 +1125,7 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		}
 		waited := settle(pids, dir)
 		rest.tree[n] = c.tree()
+		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: timing sets beside %d other volumes\n", n)
 		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes", n), sets, pids, setters...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("set with %d other volumes: %w", n, err)
