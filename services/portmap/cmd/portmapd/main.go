@@ -2,6 +2,8 @@
 package main
 
 import (
+	"runtime"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
@@ -12,6 +14,18 @@ import (
 func main() {
 	var cfg portmap.Config
 	service.Main("portmap", &cfg, func(logger *zap.Logger) (service.Runner, error) {
-		return portmap.New(cfg, logger, prometheus.DefaultRegisterer)
+		s, err := portmap.New(cfg, logger, prometheus.DefaultRegisterer)
+		if err != nil {
+			return nil, err
+		}
+		// Each management connection on a dedicated thread keeps a
+		// runtime processor while it waits in read(2) (sunrpc.Threads):
+		// one more processor per such thread than the CPUs (or the
+		// GOMAXPROCS set in the environment), so a thread that wakes with
+		// a call finds one free. The serving path does not allocate, so
+		// the garbage collector, which scales its workers with
+		// GOMAXPROCS, rarely runs.
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + cfg.RPCThreads)
+		return s, nil
 	})
 }
