@@ -238,20 +238,28 @@ func (c *Conn) Serve(ctx context.Context) error {
 // returns nil to leave it on the network poller (closed already, or the
 // socket could not be taken, which is reported).
 func (c *Conn) takeSocket() *blockingSocket {
+	sock, err := c.takeSocketLocked()
+	if err != nil {
+		// Reported outside the locks: OnError may write to the connection.
+		c.report(fmt.Errorf("serving %s through the network poller: %w", c.nc.RemoteAddr(), err))
+	}
+	return sock
+}
+
+func (c *Conn) takeSocketLocked() (*blockingSocket, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	c.sockMu.Lock()
 	defer c.sockMu.Unlock()
 	if c.closed.Load() {
-		return nil
+		return nil, nil
 	}
 	sock, err := takeSocket(c.nc, c.cfg.WriteTimeout)
 	if err != nil {
-		c.report(fmt.Errorf("serving %s through the network poller: %w", c.nc.RemoteAddr(), err))
-		return nil
+		return nil, err
 	}
 	c.sock = sock
-	return sock
+	return sock, nil
 }
 
 // closeSocket closes the blocking socket once Serve is done with it: after
@@ -259,8 +267,9 @@ func (c *Conn) takeSocket() *blockingSocket {
 // progress (which the shutdown in Close ended).
 func (c *Conn) closeSocket(sock *blockingSocket) {
 	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	if err := sock.close(); err != nil {
+	err := sock.close()
+	c.writeMu.Unlock()
+	if err != nil {
 		c.report(fmt.Errorf("close rpc connection to %s: %w", c.nc.RemoteAddr(), err))
 	}
 }

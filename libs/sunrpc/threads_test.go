@@ -216,3 +216,22 @@ func TestThreadsWriteTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestThreadsConnWithoutSocket: a connection with no socket to take (a
+// pipe) is served as before, the slot given back and the reason reported.
+func TestThreadsConnWithoutSocket(t *testing.T) {
+	threads := sunrpc.NewThreads(1)
+	reported := make(chan error, 1)
+	srv, cli := net.Pipe()
+	c := sunrpc.NewConn(srv, sunrpc.ConnConfig{Handler: echoMux(), Inline: inlineEcho, Threads: threads,
+		OnError: func(err error) { reported <- err }})
+	done := make(chan error, 1)
+	go func() { done <- c.Serve(t.Context()) }()
+	p := &peer{t: t, nc: cli, rr: sunrpc.NewRecordReader(cli, 0)}
+	p.send(call(2, 1, []byte{1, 2, 3, 4}))
+	require.Equal(t, []byte{1, 2, 3, 4}, p.recv().Reply.Results)
+	require.Error(t, <-reported)
+	require.Equal(t, 0, threads.InUse())
+	require.NoError(t, cli.Close())
+	require.NoError(t, <-done)
+}
