@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,11 @@ type ConnConfig struct {
 	Inline func(ctx context.Context, conn *Conn, call *CallMsg) (*ReplyMsg, bool)
 	// WriteTimeout bounds each record write; negative means none (default DefaultWriteTimeout).
 	WriteTimeout time.Duration
+	// Threads, if set, has Serve read the connection on a dedicated OS
+	// thread with blocking system calls while the limit allows (see
+	// Threads); without it, or beyond the limit, it is read through the
+	// runtime's network poller.
+	Threads *Threads
 	// OnError, if set, receives errors that do not end the connection:
 	// undecodable records, handler panics and failed reply writes.
 	OnError func(error)
@@ -73,6 +79,11 @@ type Conn struct {
 	nextXID atomic.Uint32
 	closed  atomic.Bool
 	done    chan struct{}
+	// sockMu guards sock, which is set (under writeMu too) when Serve
+	// takes the socket out of the network poller: from then on the
+	// connection is read and written through sock, not nc.
+	sockMu sync.Mutex
+	sock   *blockingSocket
 }
 
 // NewConn wraps nc; call Serve to start reading.
@@ -98,9 +109,20 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 // Done is closed when Serve has returned.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
-// Close closes the connection; Serve then returns once running handlers finish.
+// Close closes the connection; Serve then returns once running handlers
+// finish. A connection served on a dedicated thread (ConnConfig.Threads)
+// is shut down, which wakes its blocked read or write, and its descriptor
+// is closed by Serve once nothing uses it.
 func (c *Conn) Close() error {
 	if c.closed.Swap(true) {
+		return nil
+	}
+	c.sockMu.Lock()
+	sock := c.sock
+	c.sockMu.Unlock()
+	if sock != nil {
+		// Serve closes the descriptor once nothing uses it.
+		sock.shutdown()
 		return nil
 	}
 	if err := c.nc.Close(); err != nil {
@@ -124,14 +146,33 @@ func (c *Conn) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
 	defer stop()
 
-	var wg sync.WaitGroup
+	// sock, if the connection is served on a dedicated thread (the
+	// goroutine locked to it), is its socket taken out of the poller.
+	var (
+		sock *blockingSocket
+		wg   sync.WaitGroup
+	)
 	defer func() {
 		wg.Wait()
 		_ = c.Close()
+		if sock != nil {
+			c.closeSocket(sock)
+			runtime.UnlockOSThread()
+			c.cfg.Threads.release()
+		}
 	}()
 	sem := make(chan struct{}, c.cfg.MaxInFlight)
+	var src io.Reader = c.nc
+	if c.cfg.Threads.acquire() {
+		if sock = c.takeSocket(); sock != nil {
+			runtime.LockOSThread()
+			src = sock
+		} else {
+			c.cfg.Threads.release()
+		}
+	}
 	// Buffered, so a record's marker and body usually take one read.
-	rr := NewRecordReader(bufio.NewReaderSize(c.nc, 32<<10), c.cfg.MaxRecordSize)
+	rr := NewRecordReader(bufio.NewReaderSize(src, 32<<10), c.cfg.MaxRecordSize)
 	// One record and one decoded call, reused: a call that is handed to
 	// another goroutine gets its own copy.
 	var (
@@ -190,6 +231,46 @@ func (c *Conn) Serve(ctx context.Context) error {
 			defer func() { <-sem; wg.Done() }()
 			c.send(call, c.dispatch(ctx, call))
 		}(owned)
+	}
+}
+
+// takeSocket moves the connection to a blocking socket of its own, or
+// returns nil to leave it on the network poller (closed already, or the
+// socket could not be taken, which is reported).
+func (c *Conn) takeSocket() *blockingSocket {
+	sock, err := c.takeSocketLocked()
+	if err != nil {
+		// Reported outside the locks: OnError may write to the connection.
+		c.report(fmt.Errorf("serving %s through the network poller: %w", c.nc.RemoteAddr(), err))
+	}
+	return sock
+}
+
+func (c *Conn) takeSocketLocked() (*blockingSocket, error) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.sockMu.Lock()
+	defer c.sockMu.Unlock()
+	if c.closed.Load() {
+		return nil, nil
+	}
+	sock, err := takeSocket(c.nc, c.cfg.WriteTimeout)
+	if err != nil {
+		return nil, err
+	}
+	c.sock = sock
+	return sock, nil
+}
+
+// closeSocket closes the blocking socket once Serve is done with it: after
+// Close (so later writes fail with ErrConnClosed) and after any write in
+// progress (which the shutdown in Close ended).
+func (c *Conn) closeSocket(sock *blockingSocket) {
+	c.writeMu.Lock()
+	err := sock.close()
+	c.writeMu.Unlock()
+	if err != nil {
+		c.report(fmt.Errorf("close rpc connection to %s: %w", c.nc.RemoteAddr(), err))
 	}
 }
 
@@ -261,6 +342,13 @@ func (c *Conn) writeMsg(appendMsg func([]byte) []byte) error {
 	}
 	if err := PutRecordMarker(b, len(b)-4); err != nil {
 		return err
+	}
+	if c.sock != nil {
+		// The send timeout was set on the socket.
+		if _, err := c.sock.Write(b); err != nil {
+			return fmt.Errorf("write record of %d bytes: %w", len(b)-4, err)
+		}
+		return nil
 	}
 	if c.cfg.WriteTimeout > 0 {
 		if err := c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {

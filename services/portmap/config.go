@@ -26,6 +26,10 @@ type Config struct {
 	WorkDir string
 	// SessionTTL is the TTL of the session the port map is kept under in the store.
 	SessionTTL time.Duration
+	// RPCThreads is how many management connections are each served on a
+	// dedicated OS thread (sunrpc.Threads); further ones go through the
+	// runtime's network poller. 0 serves every one through the poller.
+	RPCThreads int
 }
 
 // RegisterFlags registers every setting on fs (each also read from GDNG_<NAME>).
@@ -40,6 +44,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxPort, "max-port", 60999, "highest brick port (env "+config.EnvName("max-port")+")")
 	config.String(fs, &c.WorkDir, "workdir", "/var/lib/glusterd", "glusterd-style working directory named in volfiles")
 	config.Duration(fs, &c.SessionTTL, "session-ttl", 15*time.Second, "TTL of the store session holding the port map")
+	fs.IntVar(&c.RPCThreads, "rpc-threads", 16, "management connections served on a dedicated thread each (env "+config.EnvName("rpc-threads")+")")
 }
 
 // Validate checks the configuration.
@@ -54,6 +59,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BasePort < 1024 || c.MaxPort > 65535 || c.BasePort > c.MaxPort {
 		return fmt.Errorf("brick port range %d-%d is not valid", c.BasePort, c.MaxPort)
+	}
+	if c.RPCThreads < 0 {
+		return fmt.Errorf("rpc-threads %d is negative", c.RPCThreads)
 	}
 	if c.SessionTTL < 10*time.Second {
 		return fmt.Errorf("session-ttl %s is under Consul's minimum of 10s", c.SessionTTL)

@@ -77,6 +77,7 @@ type rpcServer struct {
 	local    func(net.Addr) bool
 	onSignIn func(brick string, port, pid int)
 	onOut    func(brick string)
+	threads  *sunrpc.Threads
 
 	nextID atomic.Uint64
 	mu     sync.Mutex
@@ -105,6 +106,7 @@ func (s *rpcServer) serve(ctx context.Context, nc net.Conn) {
 	mc.conn = sunrpc.NewConn(nc, sunrpc.ConnConfig{
 		Handler: s.mux(),
 		Inline:  s.inline,
+		Threads: s.threads,
 		OnError: func(err error) {
 			s.log.Debug("management connection error", log.Addr(nc.RemoteAddr().String()), log.Err(err))
 		},

@@ -26,6 +26,7 @@ import (
 	"github.com/glusterd-ng/glusterd-ng/libs/log"
 	"github.com/glusterd-ng/glusterd-ng/libs/service"
 	"github.com/glusterd-ng/glusterd-ng/libs/storeclient"
+	"github.com/glusterd-ng/glusterd-ng/libs/sunrpc"
 	"github.com/glusterd-ng/glusterd-ng/services/portmap/internal/registry"
 )
 
@@ -93,7 +94,8 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 	s.rpc = &rpcServer{reg: ports, vols: newVolfiles(s.followed, cfg.WorkDir, nodeID), log: logger.Named("rpc"), local: isLocal,
 		conns:    map[uint64]*mgmtConn{},
 		onSignIn: func(b string, port, pid int) { s.mirror(portChange{brick: b, port: port, pid: pid}) },
-		onOut:    func(b string) { s.mirror(portChange{brick: b, gone: true}) }}
+		onOut:    func(b string) { s.mirror(portChange{brick: b, gone: true}) },
+		threads:  sunrpc.NewThreads(cfg.RPCThreads)}
 	s.grpc = grpcx.NewServer(grpcx.ServerConfig{Name: ServiceName, Logger: logger, Registerer: reg})
 	portmapv1.RegisterPortmapServer(s.grpc.GRPC(), &handler{reg: ports})
 	if cfg.Register {
