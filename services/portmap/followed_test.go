@@ -2,11 +2,16 @@ package portmap
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/volgen"
 )
 
 // countingSource is a volume source that counts its listings.
@@ -70,4 +75,63 @@ func TestFollowedVolumesAnswerFromTheFeedOnlyWhileFollowed(t *testing.T) {
 	f.Follow(false)
 	_, _ = f.Volumes(ctx)
 	require.Equal(t, 3, src.lists)
+}
+
+// gatedSource answers Volumes from a sequence of listings; a listing
+// with a gate waits for it to close before answering.
+type gatedSource struct {
+	countingSource
+	mu       sync.Mutex
+	listings [][]*commonv1.Volume
+	gates    []chan struct{}
+	reading  chan int // which listing began
+}
+
+func (g *gatedSource) Volumes(context.Context) ([]*commonv1.Volume, error) {
+	g.mu.Lock()
+	i := g.lists
+	g.lists++
+	g.mu.Unlock()
+	g.reading <- i
+	if g.gates[i] != nil {
+		<-g.gates[i]
+	}
+	return g.listings[i], nil
+}
+
+func (g *gatedSource) Cluster(context.Context) (*commonv1.Cluster, error) {
+	return &commonv1.Cluster{AuthSecret: []byte("secret")}, nil
+}
+
+// An answer made from volumes read before a change, finishing after an
+// answer made from volumes read after it, does not replace the newer one.
+func TestLateAnswerDoesNotReplaceANewerOne(t *testing.T) {
+	const node = "7c1f7b8e-3d2a-4d0e-9a5b-2f6f0c9d1e21"
+	started := commonv1.VolumeState_STARTED
+	one := []*commonv1.Volume{healVolume("rep", commonv1.VolumeType_REPLICATE, started, node, "x", "y")}
+	two := append(slices.Clone(one), healVolume("disp", commonv1.VolumeType_DISPERSE, started, "x", "y", node))
+	gate := make(chan struct{})
+	src := &gatedSource{listings: [][]*commonv1.Volume{one, two, two}, gates: []chan struct{}{gate, nil, nil}, reading: make(chan int, 3)}
+	v := newVolfiles(src, volgen.DefaultWorkDir, node)
+	v.SetLive(true)
+	ctx := t.Context()
+
+	late := make(chan served)
+	go func() {
+		out, err := v.Get(ctx, volgen.NodeSelfHealVolfileID, true)
+		assert.NoError(t, err)
+		late <- out
+	}()
+	require.Equal(t, 0, <-src.reading, "the first answer is reading the volumes")
+	v.Invalidate("disp") // the feed delivers disp meanwhile
+	newer, err := v.Get(ctx, volgen.NodeSelfHealVolfileID, true)
+	require.NoError(t, err)
+	require.Contains(t, string(newer.data), "disp-disperse-0")
+	close(gate)
+	<-late
+
+	got, err := v.Get(ctx, volgen.NodeSelfHealVolfileID, true)
+	require.NoError(t, err)
+	require.Equal(t, string(newer.data), string(got.data), "the newer answer is kept")
+	require.Len(t, src.reading, 1, "and served from the cache")
 }

@@ -180,12 +180,18 @@ func (v *volfiles) Get(ctx context.Context, key string, trusted bool) (served, e
 	}
 	out.reply = gluster.NewGetSpecReply(string(out.data)).Marshal()
 	v.mu.Lock()
+	defer v.mu.Unlock()
+	current := v.live && genOf() == gen
+	if cur, ok := v.lastGood[ck]; ok && v.fresh[ck] && !current {
+		// A change came while this answer was made, and an answer made
+		// after it is already kept: that one is newer, and stays.
+		return cur, nil
+	}
 	v.lastGood[ck] = out
-	if v.live && genOf() == gen {
+	if current {
 		// Nothing changed the volume while it was read: valid until it does.
 		v.fresh[ck] = true
 	}
-	v.mu.Unlock()
 	return out, nil
 }
 
