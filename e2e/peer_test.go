@@ -224,6 +224,10 @@ func TestGdctlPeerCommands(t *testing.T) {
 	out, errOut, code = c.Gdctl(ctx, "peer", "detach", "127.1.1.2")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "peer detach: success")
-	out, _, _ = c.Gdctl(ctx, "volume", "list")
-	require.Contains(t, out, "No volumes present in cluster")
+	// The orchestrator may still be finding the store it was started
+	// beside (its calls fail fast with Unavailable meanwhile).
+	testutil.Await(t, 10*time.Second, func() bool {
+		out, _, _ = c.Gdctl(ctx, "volume", "list")
+		return strings.Contains(out, "No volumes present in cluster")
+	}, "volume list answers that there are no volumes")
 }
