@@ -101,11 +101,7 @@ func New(cfg Config) (*Store, error) {
 	}
 	s.all = feed(s.layout.Root())
 	s.kinds = map[storev1.Kind]*hub{}
-	for k := range storev1.Kind_name {
-		kind := storev1.Kind(k)
-		if kind == storev1.Kind_KIND_UNSPECIFIED {
-			continue
-		}
+	for _, kind := range allKinds() {
 		prefix, err := s.layout.FeedPrefix(kind)
 		if err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -491,20 +492,12 @@ type collector struct {
 // with writes elsewhere that never wake a blocking query on the prefix; a
 // watch waiting for its kind's feed to reach that index would wait in vain.
 func (s *Store) ensureMarkers(ctx context.Context) error {
-	for k := range storev1.Kind_name {
-		kind := storev1.Kind(k)
-		if kind == storev1.Kind_KIND_UNSPECIFIED {
-			continue
-		}
-		key, err := s.layout.Compacted(kind)
+	for _, kind := range allKinds() {
+		key, _, present, err := s.readCompacted(ctx, kind)
 		if err != nil {
 			return err
 		}
-		e, _, err := s.kv.Get(ctx, key)
-		if err != nil {
-			return err
-		}
-		if e != nil {
+		if present != 0 {
 			continue
 		}
 		if err := s.kv.CAS(ctx, key, []byte("0"), 0); err != nil && !errs.Is(err, errs.Conflict) {
@@ -513,6 +506,18 @@ func (s *Store) ensureMarkers(ctx context.Context) error {
 	}
 	s.marked.Store(true)
 	return nil
+}
+
+// allKinds is every resource kind.
+func allKinds() []storev1.Kind {
+	out := make([]storev1.Kind, 0, len(storev1.Kind_name))
+	for k := range storev1.Kind_name {
+		if kind := storev1.Kind(k); kind != storev1.Kind_KIND_UNSPECIFIED {
+			out = append(out, kind)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // kindsWithDeletions are the kinds whose deletions leave records to collect.
@@ -585,18 +590,9 @@ func (s *Store) compact(ctx context.Context, kind storev1.Kind, victims []victim
 	if len(victims) == 0 {
 		return nil
 	}
-	key, err := s.layout.Compacted(kind)
+	key, compacted, compIdx, err := s.readCompacted(ctx, kind)
 	if err != nil {
 		return err
-	}
-	comp, _, err := s.kv.Get(ctx, key)
-	if err != nil {
-		return err
-	}
-	var compacted, compIdx uint64
-	if comp != nil {
-		compacted, _ = strconv.ParseUint(string(comp.Value), 10, 64)
-		compIdx = comp.ModifyIndex
 	}
 	sort.Slice(victims, func(i, j int) bool { return victims[i].index < victims[j].index })
 	const chunk = consulkv.MaxTxnOps - 1
@@ -619,6 +615,21 @@ func (s *Store) compact(ctx context.Context, kind storev1.Kind, victims []victim
 		s.log.Debug("collected deletion records", zap.Stringer("kind", kind), zap.Int("count", n), zap.Uint64("compacted", top))
 	}
 	return nil
+}
+
+// readCompacted reads kind's compacted version: its key, the version (0
+// when absent) and the key's ModifyIndex (0 when absent), for a CAS.
+func (s *Store) readCompacted(ctx context.Context, kind storev1.Kind) (key string, compacted, modifyIndex uint64, err error) {
+	key, err = s.layout.Compacted(kind)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	e, _, err := s.kv.Get(ctx, key)
+	if err != nil || e == nil {
+		return key, 0, 0, err
+	}
+	compacted, _ = strconv.ParseUint(string(e.Value), 10, 64)
+	return key, compacted, e.ModifyIndex, nil
 }
 
 // migrateLegacyTombstones removes the deletion records of the earlier
@@ -651,15 +662,9 @@ func (s *Store) migrateLegacyTombstones(ctx context.Context) error {
 	// The new compacted versions first: a crash between the batches below
 	// then leaves old records that the next start removes, never a gap.
 	for _, kind := range kindsWithDeletions {
-		key, _ := s.layout.Compacted(kind)
-		e, _, err := s.kv.Get(ctx, key)
+		key, cur, idx, err := s.readCompacted(ctx, kind)
 		if err != nil {
 			return err
-		}
-		var cur, idx uint64
-		if e != nil {
-			cur, _ = strconv.ParseUint(string(e.Value), 10, 64)
-			idx = e.ModifyIndex
 		}
 		if cur >= top {
 			continue
