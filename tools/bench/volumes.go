@@ -1148,6 +1148,7 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		}
 		waited := settle(pids, dir)
 		rest.treeStarted[n] = c.tree()
+		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: timing sets with %d other volumes started\n", started)
 		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes started", n), sets, pids, setters...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("set with %d other volumes started: %w", n, err)
