@@ -228,6 +228,9 @@ func (h *hub) apply(gen int, entries []consulkv.Entry, index uint64, reset bool)
 			if _, still := next[k]; still || old.dead {
 				continue
 			}
+			if t, ok := next[h.layout.Tombstone(k)]; ok && t.index > old.index {
+				continue // its tombstone reports the deletion
+			}
 			// Deleted without a tombstone (by hand, outside the store).
 			evs = append(evs, &storev1.WatchEvent{Type: storev1.EventType_DELETE, Key: old.parsed.Key, Version: index})
 		}

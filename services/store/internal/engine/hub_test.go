@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -74,4 +75,30 @@ func TestCompactedKeyOfTheKindBoundsResumption(t *testing.T) {
 	require.Len(t, evs, 2)
 	require.Equal(t, "a", evs[0].Key.Name)
 	require.Equal(t, storev1.EventType_BOOKMARK, evs[1].Type)
+}
+
+// A deletion through the store is reported once, by its tombstone; one made
+// by hand (no tombstone) once, at the listing's index.
+func TestDeletionIsReportedOnce(t *testing.T) {
+	h, fns := fakeFeed(t)
+	fn := <-fns
+	fn([]consulkv.Entry{volEntry("a", 10), volEntry("b", 11)}, 11, false)
+	sub, err := h.subscribe(t.Context(), map[storev1.Kind]bool{storev1.Kind_VOLUME: true}, 11)
+	require.NoError(t, err)
+	evs, err := sub.next(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, storev1.EventType_BOOKMARK, evs[0].Type)
+
+	tomb := consulkv.Entry{Key: "t/v1/volumes/-deleted/a", Value: []byte(`{"deleted_at":"2026-12-06T00:00:00Z"}`), ModifyIndex: 20}
+	fn([]consulkv.Entry{tomb, volEntry("b", 11)}, 20, false)
+	fn([]consulkv.Entry{tomb}, 25, false)
+	var got []string
+	for len(got) < 2 {
+		evs, err := sub.next(t.Context())
+		require.NoError(t, err)
+		for _, ev := range evs {
+			got = append(got, fmt.Sprintf("%s %s %d", ev.Type, ev.Key.Name, ev.Version))
+		}
+	}
+	require.Equal(t, []string{"DELETE a 20", "DELETE b 25"}, got)
 }
