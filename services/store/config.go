@@ -37,7 +37,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	config.Duration(fs, &c.Retention, "retention", time.Hour, "how long deletion records are kept for resuming watches")
 	config.Duration(fs, &c.GCInterval, "gc-interval", time.Minute, "how often expired deletion records are collected")
 	config.Duration(fs, &c.RequestTimeout, "request-timeout", 5*time.Second, "bound on each Consul request")
-	config.Duration(fs, &c.FeedInterval, "feed-interval", 10*time.Millisecond, "least time between two listings of the change feed (each reads the whole tree); writes within it are delivered together")
+	config.Duration(fs, &c.FeedInterval, "feed-interval", 10*time.Millisecond, "least time between two listings of a change feed (each reads its whole prefix: a kind's directory, or the tree); writes within it are delivered together")
 }
 
 // Validate checks the configuration.

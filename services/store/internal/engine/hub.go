@@ -546,7 +546,12 @@ func (s *Store) collect(ctx context.Context) error {
 	cutoff := time.Now().Add(-s.cfg.Retention)
 	seen := map[string]time.Time{}
 	for _, kind := range kindsWithDeletions {
-		prefix, err := s.layout.FeedPrefix(kind)
+		// Only session-bound kinds have deletion records (released
+		// entries) outside their tombstones' directory.
+		prefix, err := s.layout.TombstonePrefix(kind)
+		if sessionBound(kind) {
+			prefix, err = s.layout.FeedPrefix(kind)
+		}
 		if err != nil {
 			return err
 		}
