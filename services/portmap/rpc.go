@@ -322,19 +322,7 @@ func (s *rpcServer) signOut(_ context.Context, _ *sunrpc.Conn, call *sunrpc.Call
 // volumeChanged brings every connection that fetched one of volume's
 // volfiles, or a node-wide one, to its current volfile.
 func (s *rpcServer) volumeChanged(volume string) {
-	s.mu.Lock()
-	var affected []*mgmtConn
-	for _, mc := range s.conns {
-		mc.mu.Lock()
-		if mc.key != "" && (mc.vol == volume || mc.wide) {
-			affected = append(affected, mc)
-		}
-		mc.mu.Unlock()
-	}
-	s.mu.Unlock()
-	for _, mc := range affected {
-		s.follow(mc)
-	}
+	s.followWhere(func(mc *mgmtConn) bool { return mc.vol == volume || mc.wide })
 }
 
 // reconcile brings every connection that fetched a volfile to its current
@@ -342,19 +330,24 @@ func (s *rpcServer) volumeChanged(volume string) {
 // change feed was not followed (before it started, or while it was
 // re-established).
 func (s *rpcServer) reconcile() {
+	s.followWhere(func(*mgmtConn) bool { return true })
+}
+
+// followWhere follows every connection that fetched a volfile and matches
+// (called with the connection's lock held).
+func (s *rpcServer) followWhere(match func(*mgmtConn) bool) {
 	s.mu.Lock()
-	var all []*mgmtConn
+	var affected []*mgmtConn
 	for _, mc := range s.conns {
-		all = append(all, mc)
+		mc.mu.Lock()
+		if mc.key != "" && match(mc) {
+			affected = append(affected, mc)
+		}
+		mc.mu.Unlock()
 	}
 	s.mu.Unlock()
-	for _, mc := range all {
-		mc.mu.Lock()
-		fetched := mc.key != ""
-		mc.mu.Unlock()
-		if fetched {
-			s.follow(mc)
-		}
+	for _, mc := range affected {
+		s.follow(mc)
 	}
 }
 
