@@ -544,13 +544,7 @@ func (h *handle) doSteps(ctx context.Context) error {
 				return err
 			}
 		}
-		var err error
-		if j == i+1 {
-			err = h.step(ctx, pre[i], true)
-		} else {
-			err = h.parallel(ctx, pre[i:j], true)
-		}
-		if err != nil {
+		if err := h.runGroup(ctx, pre[i:j], true); err != nil {
 			return err
 		}
 		for n := i + 1; n <= j; n++ {
@@ -579,6 +573,15 @@ func (e *Engine) groups(steps []*commonv1.TransactionStep) iter.Seq2[int, int] {
 			i = j
 		}
 	}
+}
+
+// runGroup runs one of groups' groups: a lone step, or steps of one
+// parallel kind at the same time.
+func (h *handle) runGroup(ctx context.Context, steps []*commonv1.TransactionStep, mustSucceed bool) error {
+	if len(steps) == 1 {
+		return h.step(ctx, steps[0], mustSucceed)
+	}
+	return h.parallel(ctx, steps, mustSucceed)
 }
 
 // parallel runs steps of one parallel kind at the same time: one journal
@@ -743,13 +746,7 @@ func (h *handle) rollForward(ctx context.Context) {
 		}
 	}
 	for i, j := range h.e.groups(todo) {
-		var err error
-		if j == i+1 {
-			err = h.step(ctx, todo[i], false)
-		} else {
-			err = h.parallel(ctx, todo[i:j], false)
-		}
-		if err != nil {
+		if err := h.runGroup(ctx, todo[i:j], false); err != nil {
 			h.e.log.Warn("cannot journal a roll-forward step", log.TxnID(h.txn.Id), log.Err(err))
 			return
 		}
