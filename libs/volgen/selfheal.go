@@ -1,6 +1,7 @@
 package volgen
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 
@@ -80,27 +81,82 @@ func NodeSelfHeal(vols []SelfHealVolume) []byte {
 	slices.SortStableFunc(sorted, func(a, b SelfHealVolume) int {
 		return strings.Compare(a.Volume.GetName(), b.Volume.GetName())
 	})
-	g := &graph{}
-	var tops []*xlator
-	level := ""
+	sections := make([]SelfHealSection, 0, len(sorted))
 	for i, v := range sorted {
-		if !healable(v.Volume) || (i > 0 && sorted[i-1].Volume.GetName() == v.Volume.GetName()) {
+		if i > 0 && sorted[i-1].Volume.GetName() == v.Volume.GetName() {
 			continue
 		}
-		sub, sets := selfHealSections(v.Volume, v.Params, nodeShdGraph)
-		g.xlators = append(g.xlators, sub.xlators...)
-		tops = append(tops, sets...)
-		if l := daemonLogLevel(v.Volume); level == "" || logVerbosity(l) > logVerbosity(level) {
-			level = l
+		sections = append(sections, NodeSelfHealSection(v.Volume, v.Params))
+	}
+	return JoinNodeSelfHeal(sections)
+}
+
+// SelfHealSection is one volume's part of the node-wide self-heal graph,
+// rendered on its own so that a caller can keep it while the volume does
+// not change and assemble the graph from kept parts (JoinNodeSelfHeal).
+type SelfHealSection struct {
+	// Volume is the volume's name.
+	Volume string
+	// Text is the volume's blocks in volfile syntax; empty for a volume
+	// without a self-heal graph.
+	Text []byte
+	// Tops names the volume's replicate or disperse blocks, the subvolumes
+	// of the graph's top.
+	Tops []string
+	// LogLevel is the volume's cluster.daemon-log-level.
+	LogLevel string
+}
+
+// NodeSelfHealSection renders vol's part of the node-wide self-heal graph
+// (see NodeSelfHeal), with p's login; the section of a volume without a
+// self-heal graph is empty.
+func NodeSelfHealSection(vol *commonv1.Volume, p Params) SelfHealSection {
+	out := SelfHealSection{Volume: vol.GetName()}
+	if !healable(vol) {
+		return out
+	}
+	g, sets := selfHealSections(vol, p, nodeShdGraph)
+	out.Text = g.render()
+	for _, s := range sets {
+		out.Tops = append(out.Tops, s.name)
+	}
+	out.LogLevel = daemonLogLevel(vol)
+	return out
+}
+
+// JoinNodeSelfHeal assembles the node-wide self-heal volfile from the
+// sections of distinct volumes sorted by name, byte for byte what
+// NodeSelfHeal returns for those volumes; nil when no section has blocks.
+func JoinNodeSelfHeal(sections []SelfHealSection) []byte {
+	size := 0
+	for _, s := range sections {
+		size += len(s.Text) + 1
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size+256))
+	var tops []*xlator
+	level := ""
+	for _, s := range sections {
+		if len(s.Text) == 0 {
+			continue
+		}
+		b.Write(s.Text)
+		b.WriteByte('\n')
+		for _, name := range s.Tops {
+			tops = append(tops, &xlator{name: name})
+		}
+		if level == "" || logVerbosity(s.LogLevel) > logVerbosity(level) {
+			level = s.LogLevel
 		}
 	}
 	if len(tops) == 0 {
 		return nil
 	}
-	stats := g.add(newXlator(nodeSelfHealName, "debug/io-stats", tops...))
+	top := &graph{}
+	stats := top.add(newXlator(nodeSelfHealName, "debug/io-stats", tops...))
 	stats.set("log-level", level)
 	stats.set("threads", "16")
-	return g.render()
+	b.Write(top.render())
+	return b.Bytes()
 }
 
 // NodeSelfHealVolumes returns, sorted by name, the volumes whose heals the

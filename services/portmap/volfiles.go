@@ -1,6 +1,7 @@
 package portmap
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -40,6 +41,25 @@ type volfiles struct {
 	anyGen   uint64            // bumped by every Invalidate: node-wide answers depend on all volumes
 	live     bool              // the change feed is following the store
 	secret   []byte
+	// sections keeps each volume's part of the node-wide self-heal graph
+	// by name, made from the volume at one version, so a change of one
+	// volume renders that volume's part alone.
+	sections map[string]keptSection
+	// nodeWide is the last node-wide self-heal answer made and the
+	// sections it was made of: sections that are all the same (the same
+	// kept text) give the same answer without assembling it again.
+	nodeWide struct {
+		sections []volgen.SelfHealSection
+		out      served
+	}
+}
+
+// keptSection is a volume's rendered self-heal section and the volume
+// (ID and resource version) it was made from.
+type keptSection struct {
+	id      string
+	version uint64
+	section volgen.SelfHealSection
 }
 
 // SetLive says whether the change feed is following the store; answers are
@@ -77,7 +97,7 @@ func (s served) uses(volume string) bool {
 }
 
 func newVolfiles(src volumeSource, workDir, nodeID string) *volfiles {
-	return &volfiles{src: src, workDir: workDir, nodeID: nodeID, lastGood: map[cacheKey]served{}, fresh: map[cacheKey]bool{}, gens: map[string]uint64{}}
+	return &volfiles{src: src, workDir: workDir, nodeID: nodeID, lastGood: map[cacheKey]served{}, fresh: map[cacheKey]bool{}, gens: map[string]uint64{}, sections: map[string]keptSection{}}
 }
 
 // Forget drops everything kept for a deleted volume, including the last
@@ -178,7 +198,9 @@ func (v *volfiles) Get(ctx context.Context, key string, trusted bool) (served, e
 	if err != nil {
 		return served{}, err
 	}
-	out.reply = gluster.NewGetSpecReply(string(out.data)).Marshal()
+	if out.reply == nil {
+		out.reply = gluster.NewGetSpecReply(string(out.data)).Marshal()
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	current := v.live && genOf() == gen
@@ -290,12 +312,62 @@ func (v *volfiles) generateNodeSelfHeal(ctx context.Context) (served, error) {
 	if err != nil {
 		return served{}, err
 	}
-	members := make([]volgen.SelfHealVolume, len(vols))
+	sections := make([]volgen.SelfHealSection, len(vols))
 	names := make([]string, len(vols))
 	for i, vol := range vols {
-		p := volgen.Params{WorkDir: v.workDir, Trusted: true}
-		p.Username, p.Password = credentials(secret, vol.Id)
-		members[i], names[i] = volgen.SelfHealVolume{Volume: vol, Params: p}, vol.Name
+		sections[i], names[i] = v.selfHealSection(vol, secret), vol.Name
 	}
-	return served{data: volgen.NodeSelfHeal(members), nodeWide: true, volumes: names}, nil
+	v.mu.Lock()
+	for name := range v.sections {
+		if _, found := slices.BinarySearch(names, name); !found {
+			delete(v.sections, name)
+		}
+	}
+	last := v.nodeWide
+	v.mu.Unlock()
+	if last.out.data != nil && slices.EqualFunc(last.sections, sections, sameSection) {
+		return last.out, nil
+	}
+	// Assembled without the lock, which GETSPECs answered from the cache take.
+	out := served{data: volgen.JoinNodeSelfHeal(sections), nodeWide: true, volumes: names}
+	out.reply = gluster.NewGetSpecReply(string(out.data)).Marshal()
+	v.mu.Lock()
+	v.nodeWide.sections, v.nodeWide.out = sections, out
+	v.mu.Unlock()
+	return out, nil
+}
+
+// sameSection says whether two sections are the same kept one: the same
+// text (by identity, not by content) with the same top blocks and log level.
+func sameSection(a, b volgen.SelfHealSection) bool {
+	sameText := len(a.Text) == len(b.Text) && (len(a.Text) == 0 || &a.Text[0] == &b.Text[0])
+	return a.Volume == b.Volume && sameText && a.LogLevel == b.LogLevel && slices.Equal(a.Tops, b.Tops)
+}
+
+// selfHealSection returns vol's part of the node-wide self-heal graph: the
+// kept one while the volume is at the version it was made from, else a new
+// one, kept in its place. A volume without a version (never read from the
+// store) is rendered every time.
+func (v *volfiles) selfHealSection(vol *commonv1.Volume, secret []byte) volgen.SelfHealSection {
+	v.mu.Lock()
+	kept, ok := v.sections[vol.Name]
+	v.mu.Unlock()
+	if ok && vol.Version != 0 && kept.version == vol.Version && kept.id == vol.Id {
+		return kept.section
+	}
+	p := volgen.Params{WorkDir: v.workDir, Trusted: true}
+	p.Username, p.Password = credentials(secret, vol.Id)
+	section := volgen.NodeSelfHealSection(vol, p)
+	if ok && bytes.Equal(kept.section.Text, section.Text) && kept.section.LogLevel == section.LogLevel && slices.Equal(kept.section.Tops, section.Tops) {
+		// The volume changed, but not its section (an option the daemon
+		// does not use): the kept text stays, so the node-wide answer
+		// made of it is reused.
+		section = kept.section
+	}
+	if vol.Version != 0 {
+		v.mu.Lock()
+		v.sections[vol.Name] = keptSection{id: vol.Id, version: vol.Version, section: section}
+		v.mu.Unlock()
+	}
+	return section
 }
