@@ -149,20 +149,30 @@ func SelfHealArgs(p SelfHealParams) []string {
 
 // SelfHealTopology describes the shape of the node-wide self-heal graph of
 // vols (as volgen.NodeSelfHealVolumes returns them, by name): each volume's
-// name, id, type, counts and bricks, one line per volume. The daemon must be restarted when it changes; option
-// changes leave it alone (they reach the running daemon as a FETCHSPEC).
+// name, id, type, counts and bricks, one line per volume
+// (SelfHealTopologyOf). The daemon must be restarted when it changes;
+// option changes leave it alone (they reach the running daemon as a
+// FETCHSPEC).
 func SelfHealTopology(vols []*commonv1.Volume) string {
 	var b strings.Builder
 	for _, v := range vols {
-		fmt.Fprintf(&b, "%s %s %s replica=%d arbiter=%d disperse=%d redundancy=%d", v.GetName(), v.GetId(), v.GetType(),
-			v.GetReplicaCount(), v.GetArbiterCount(), v.GetDisperseCount(), v.GetRedundancyCount())
-		for _, sv := range v.GetSubvolumes() {
-			b.WriteString(" |")
-			for _, br := range sv.GetBricks() {
-				b.WriteString(" " + br.GetHost() + ":" + br.GetPath())
-			}
-		}
-		b.WriteString("\n")
+		b.WriteString(SelfHealTopologyOf(v))
 	}
+	return b.String()
+}
+
+// SelfHealTopologyOf is one volume's line of SelfHealTopology, newline
+// included; it depends on the volume alone.
+func SelfHealTopologyOf(v *commonv1.Volume) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s replica=%d arbiter=%d disperse=%d redundancy=%d", v.GetName(), v.GetId(), v.GetType(),
+		v.GetReplicaCount(), v.GetArbiterCount(), v.GetDisperseCount(), v.GetRedundancyCount())
+	for _, sv := range v.GetSubvolumes() {
+		b.WriteString(" |")
+		for _, br := range sv.GetBricks() {
+			b.WriteString(" " + br.GetHost() + ":" + br.GetPath())
+		}
+	}
+	b.WriteString("\n")
 	return b.String()
 }

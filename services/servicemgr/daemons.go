@@ -62,6 +62,9 @@ type reconciler struct {
 type madeSpecs struct {
 	version uint64
 	specs   []supervisor.Spec
+	// topology is the volume's line of the self-heal daemon's topology
+	// (daemons.SelfHealTopologyOf).
+	topology string
 }
 
 // watch follows the volumes in the store and applies every change. While
@@ -156,7 +159,7 @@ func (r *reconciler) specs(vols []*commonv1.Volume) []supervisor.Spec {
 		if !ok || v.Version == 0 || m.version != v.Version {
 			// A volume's version is its record's ModifyIndex: the same
 			// version is the same record, and so the same specs.
-			m = madeSpecs{version: v.Version}
+			m = madeSpecs{version: v.Version, topology: daemons.SelfHealTopologyOf(v)}
 			started := v.State == commonv1.VolumeState_STARTED
 			for _, sv := range v.Subvolumes {
 				for _, b := range sv.Bricks {
@@ -171,7 +174,12 @@ func (r *reconciler) specs(vols []*commonv1.Volume) []supervisor.Spec {
 	}
 	r.made = made
 	// The same rule the portmap serves the node's self-heal graph by.
-	return append(out, r.shdSpec(volgen.NodeSelfHealVolumes(vols, node)))
+	var topology strings.Builder
+	healed := volgen.NodeSelfHealVolumes(vols, node)
+	for _, v := range healed {
+		topology.WriteString(made[v.Name].topology)
+	}
+	return append(out, r.shdSpec(len(healed) > 0, topology.String()))
 }
 
 // volfileServer splits the configured volfile server into -s and
@@ -234,7 +242,7 @@ func (r *reconciler) brickSpec(v *commonv1.Volume, b *commonv1.Brick, run bool) 
 // runs while vols is not empty and restarts when their topology changes
 // (option changes reach it as FETCHSPEC). See libs/daemons for why its
 // command line differs from glusterd's.
-func (r *reconciler) shdSpec(vols []*commonv1.Volume) supervisor.Spec {
+func (r *reconciler) shdSpec(run bool, topology string) supervisor.Spec {
 	cfg := r.s.cfg
 	host, port, _ := net.SplitHostPort(cfg.VolfileServer)
 	portNum, _ := strconv.Atoi(port)
@@ -242,8 +250,8 @@ func (r *reconciler) shdSpec(vols []*commonv1.Volume) supervisor.Spec {
 		RunDir: cfg.RunDir, LogDir: cfg.LogDir}
 	args := daemons.SelfHealArgs(p)
 	return supervisor.Spec{
-		Name: shdName, Kind: kindShd, Run: len(vols) > 0,
-		Fingerprint: cfg.Glusterfs + "|" + strings.Join(args, " ") + "|" + daemons.SelfHealTopology(vols),
+		Name: shdName, Kind: kindShd, Run: run,
+		Fingerprint: cfg.Glusterfs + "|" + strings.Join(args, " ") + "|" + topology,
 		Launch: func(context.Context) (supervisor.Launch, error) {
 			return supervisor.Launch{Path: cfg.Glusterfs, Args: args, LogFile: p.LogFile(),
 				OutFile: strings.TrimSuffix(p.LogFile(), ".log") + ".out", PidFile: p.PidFile()}, nil
