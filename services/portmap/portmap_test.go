@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	portmapv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/portmap/v1"
@@ -219,4 +221,51 @@ func TestManagementRPC(t *testing.T) {
 		res, _ := c.call(gluster.HandshakeProgram, gluster.HandshakeVersion, gluster.HandshakeProcGetSpec, &gluster.GetSpecRequest{Flags: 1, Key: "/gv0"})
 		return spec.Unmarshal(res) == nil && spec.OpRet == -1 && spec.OpErrno == int32(syscall.ENOENT)
 	}, "GETSPEC of a deleted volume answers ENOENT")
+}
+
+// WatchPorts sends the port map at once and again after each sign-in and
+// sign-out over the management RPC.
+func TestWatchPortsFollowsSignInsAndOuts(t *testing.T) {
+	s, _ := newServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	conn, err := grpcx.Dial(s.Addr())
+	require.NoError(t, err)
+	defer conn.Close()
+	stream, err := portmapv1.NewPortmapClient(conn).WatchPorts(t.Context(), &portmapv1.WatchPortsRequest{})
+	require.NoError(t, err)
+	next := func() []*portmapv1.PortEntry {
+		r, err := stream.Recv()
+		require.NoError(t, err)
+		return r.Ports
+	}
+	require.Empty(t, next(), "nothing signed in yet")
+
+	c := dial(t, s.MgmtAddr())
+	var op gluster.OpReply
+	res, _ := c.call(gluster.PortmapProgram, gluster.PortmapVersion, gluster.PortmapProcSignin, &gluster.SigninRequest{Brick: "/bricks/w/b1", Port: 49998, PID: 4243})
+	require.NoError(t, op.Unmarshal(res))
+	require.Zero(t, op.OpRet)
+	got := next()
+	require.Len(t, got, 1)
+	require.Equal(t, "/bricks/w/b1", got[0].BrickPath)
+	require.Equal(t, int32(49998), got[0].Port)
+
+	res, _ = c.call(gluster.PortmapProgram, gluster.PortmapVersion, gluster.PortmapProcSignout, &gluster.SignoutRequest{Brick: "/bricks/w/b1", Port: 49998})
+	require.NoError(t, op.Unmarshal(res))
+	require.Empty(t, next(), "signed out")
+
+	// Stopping the portmap ends the stream (it never ends by itself), so
+	// the gRPC server drains at once instead of waiting out its stop
+	// timeout (10 s) for the watcher to go away.
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the portmap did not stop while a WatchPorts stream was open")
+	}
+	_, err = stream.Recv()
+	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
 }

@@ -48,6 +48,9 @@ type Server struct {
 	rpc       *rpcServer
 	registry  discovery.Registry
 	persist   chan portChange
+	// stopping is closed when Run's context ends, before the gRPC server
+	// drains: streams that never end by themselves (WatchPorts) end then.
+	stopping chan struct{}
 }
 
 // portChange is a registration to mirror into the store.
@@ -89,7 +92,7 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	store := storeclient.New(conn)
-	s := &Server{cfg: cfg, log: logger, nodeID: nodeID, lis: lis, mgmt: mgmt, store: store, storeConn: conn,
+	s := &Server{stopping: make(chan struct{}), cfg: cfg, log: logger, nodeID: nodeID, lis: lis, mgmt: mgmt, store: store, storeConn: conn,
 		reg: ports, persist: make(chan portChange, 1024), followed: newFollowedVolumes(store)}
 	s.rpc = &rpcServer{reg: ports, vols: newVolfiles(s.followed, cfg.WorkDir, nodeID), log: logger.Named("rpc"), local: isLocal,
 		conns:    map[uint64]*mgmtConn{},
@@ -97,7 +100,7 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 		onOut:    func(b string) { s.mirror(portChange{brick: b, gone: true}) },
 		threads:  sunrpc.NewThreads(cfg.RPCThreads)}
 	s.grpc = grpcx.NewServer(grpcx.ServerConfig{Name: ServiceName, Logger: logger, Registerer: reg})
-	portmapv1.RegisterPortmapServer(s.grpc.GRPC(), &handler{reg: ports})
+	portmapv1.RegisterPortmapServer(s.grpc.GRPC(), &handler{reg: ports, stopping: s.stopping})
 	if cfg.Register {
 		s.registry = discovery.NewConsul(kv.API(), logger.Named("discovery"))
 	}
@@ -138,6 +141,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.storeConn.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	go func() { <-ctx.Done(); close(s.stopping) }()
 	go s.acceptMgmt(ctx)
 	go s.keepStore(ctx)
 	go s.watchVolumes(ctx)

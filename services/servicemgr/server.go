@@ -131,11 +131,12 @@ func (s *Server) Run(ctx context.Context) error {
 	defer cancel()
 	go s.keepSession(ctx)
 	if s.sup != nil {
-		supDone := make(chan struct{})
+		supDone, followDone := make(chan struct{}), make(chan struct{})
 		go func() { s.sup.Run(ctx); close(supDone) }()
+		go func() { s.recon.pm.follow(ctx, s.log.Named("portmap-link")); close(followDone) }()
 		// The daemons are stopped (or left to the next run) before the
 		// session, and with it their status, ends.
-		defer func() { cancel(); <-supDone; s.recon.pm.Close() }()
+		defer func() { cancel(); <-supDone; <-followDone; s.recon.pm.Close() }()
 		go s.recon.watch(ctx)
 		go s.publishStatus(ctx, s.sup, s.changed)
 	}

@@ -182,6 +182,42 @@ func (x *ListPortsResponse) GetPorts() []*PortEntry {
 	return nil
 }
 
+type WatchPortsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchPortsRequest) Reset() {
+	*x = WatchPortsRequest{}
+	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPortsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPortsRequest) ProtoMessage() {}
+
+func (x *WatchPortsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPortsRequest.ProtoReflect.Descriptor instead.
+func (*WatchPortsRequest) Descriptor() ([]byte, []int) {
+	return file_gluster_portmap_v1_portmap_proto_rawDescGZIP(), []int{3}
+}
+
 type AllocatePortRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// brick_path is the brick that will listen on the port.
@@ -192,7 +228,7 @@ type AllocatePortRequest struct {
 
 func (x *AllocatePortRequest) Reset() {
 	*x = AllocatePortRequest{}
-	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[3]
+	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -204,7 +240,7 @@ func (x *AllocatePortRequest) String() string {
 func (*AllocatePortRequest) ProtoMessage() {}
 
 func (x *AllocatePortRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[3]
+	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -217,7 +253,7 @@ func (x *AllocatePortRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocatePortRequest.ProtoReflect.Descriptor instead.
 func (*AllocatePortRequest) Descriptor() ([]byte, []int) {
-	return file_gluster_portmap_v1_portmap_proto_rawDescGZIP(), []int{3}
+	return file_gluster_portmap_v1_portmap_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AllocatePortRequest) GetBrickPath() string {
@@ -236,7 +272,7 @@ type AllocatePortResponse struct {
 
 func (x *AllocatePortResponse) Reset() {
 	*x = AllocatePortResponse{}
-	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[4]
+	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -248,7 +284,7 @@ func (x *AllocatePortResponse) String() string {
 func (*AllocatePortResponse) ProtoMessage() {}
 
 func (x *AllocatePortResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[4]
+	mi := &file_gluster_portmap_v1_portmap_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -261,7 +297,7 @@ func (x *AllocatePortResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocatePortResponse.ProtoReflect.Descriptor instead.
 func (*AllocatePortResponse) Descriptor() ([]byte, []int) {
-	return file_gluster_portmap_v1_portmap_proto_rawDescGZIP(), []int{4}
+	return file_gluster_portmap_v1_portmap_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AllocatePortResponse) GetPort() int32 {
@@ -285,14 +321,17 @@ const file_gluster_portmap_v1_portmap_proto_rawDesc = "" +
 	"\bbrick_id\x18\x03 \x01(\tR\abrickId\x12\x16\n" +
 	"\x06volume\x18\x04 \x01(\tR\x06volume\"H\n" +
 	"\x11ListPortsResponse\x123\n" +
-	"\x05ports\x18\x01 \x03(\v2\x1d.gluster.portmap.v1.PortEntryR\x05ports\"4\n" +
+	"\x05ports\x18\x01 \x03(\v2\x1d.gluster.portmap.v1.PortEntryR\x05ports\"\x13\n" +
+	"\x11WatchPortsRequest\"4\n" +
 	"\x13AllocatePortRequest\x12\x1d\n" +
 	"\n" +
 	"brick_path\x18\x01 \x01(\tR\tbrickPath\"*\n" +
 	"\x14AllocatePortResponse\x12\x12\n" +
-	"\x04port\x18\x01 \x01(\x05R\x04port2\xc6\x01\n" +
+	"\x04port\x18\x01 \x01(\x05R\x04port2\xa4\x02\n" +
 	"\aPortmap\x12X\n" +
-	"\tListPorts\x12$.gluster.portmap.v1.ListPortsRequest\x1a%.gluster.portmap.v1.ListPortsResponse\x12a\n" +
+	"\tListPorts\x12$.gluster.portmap.v1.ListPortsRequest\x1a%.gluster.portmap.v1.ListPortsResponse\x12\\\n" +
+	"\n" +
+	"WatchPorts\x12%.gluster.portmap.v1.WatchPortsRequest\x1a%.gluster.portmap.v1.ListPortsResponse0\x01\x12a\n" +
 	"\fAllocatePort\x12'.gluster.portmap.v1.AllocatePortRequest\x1a(.gluster.portmap.v1.AllocatePortResponseBGZEgithub.com/glusterd-ng/glusterd-ng/proto/gluster/portmap/v1;portmapv1b\x06proto3"
 
 var (
@@ -307,22 +346,25 @@ func file_gluster_portmap_v1_portmap_proto_rawDescGZIP() []byte {
 	return file_gluster_portmap_v1_portmap_proto_rawDescData
 }
 
-var file_gluster_portmap_v1_portmap_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_gluster_portmap_v1_portmap_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_gluster_portmap_v1_portmap_proto_goTypes = []any{
 	(*ListPortsRequest)(nil),     // 0: gluster.portmap.v1.ListPortsRequest
 	(*PortEntry)(nil),            // 1: gluster.portmap.v1.PortEntry
 	(*ListPortsResponse)(nil),    // 2: gluster.portmap.v1.ListPortsResponse
-	(*AllocatePortRequest)(nil),  // 3: gluster.portmap.v1.AllocatePortRequest
-	(*AllocatePortResponse)(nil), // 4: gluster.portmap.v1.AllocatePortResponse
+	(*WatchPortsRequest)(nil),    // 3: gluster.portmap.v1.WatchPortsRequest
+	(*AllocatePortRequest)(nil),  // 4: gluster.portmap.v1.AllocatePortRequest
+	(*AllocatePortResponse)(nil), // 5: gluster.portmap.v1.AllocatePortResponse
 }
 var file_gluster_portmap_v1_portmap_proto_depIdxs = []int32{
 	1, // 0: gluster.portmap.v1.ListPortsResponse.ports:type_name -> gluster.portmap.v1.PortEntry
 	0, // 1: gluster.portmap.v1.Portmap.ListPorts:input_type -> gluster.portmap.v1.ListPortsRequest
-	3, // 2: gluster.portmap.v1.Portmap.AllocatePort:input_type -> gluster.portmap.v1.AllocatePortRequest
-	2, // 3: gluster.portmap.v1.Portmap.ListPorts:output_type -> gluster.portmap.v1.ListPortsResponse
-	4, // 4: gluster.portmap.v1.Portmap.AllocatePort:output_type -> gluster.portmap.v1.AllocatePortResponse
-	3, // [3:5] is the sub-list for method output_type
-	1, // [1:3] is the sub-list for method input_type
+	3, // 2: gluster.portmap.v1.Portmap.WatchPorts:input_type -> gluster.portmap.v1.WatchPortsRequest
+	4, // 3: gluster.portmap.v1.Portmap.AllocatePort:input_type -> gluster.portmap.v1.AllocatePortRequest
+	2, // 4: gluster.portmap.v1.Portmap.ListPorts:output_type -> gluster.portmap.v1.ListPortsResponse
+	2, // 5: gluster.portmap.v1.Portmap.WatchPorts:output_type -> gluster.portmap.v1.ListPortsResponse
+	5, // 6: gluster.portmap.v1.Portmap.AllocatePort:output_type -> gluster.portmap.v1.AllocatePortResponse
+	4, // [4:7] is the sub-list for method output_type
+	1, // [1:4] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
 	1, // [1:1] is the sub-list for extension extendee
 	0, // [0:1] is the sub-list for field type_name
@@ -339,7 +381,7 @@ func file_gluster_portmap_v1_portmap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gluster_portmap_v1_portmap_proto_rawDesc), len(file_gluster_portmap_v1_portmap_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

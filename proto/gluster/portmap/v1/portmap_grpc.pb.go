@@ -23,6 +23,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	Portmap_ListPorts_FullMethodName    = "/gluster.portmap.v1.Portmap/ListPorts"
+	Portmap_WatchPorts_FullMethodName   = "/gluster.portmap.v1.Portmap/WatchPorts"
 	Portmap_AllocatePort_FullMethodName = "/gluster.portmap.v1.Portmap/AllocatePort"
 )
 
@@ -34,6 +35,11 @@ const (
 type PortmapClient interface {
 	// ListPorts returns the node's brick port map.
 	ListPorts(ctx context.Context, in *ListPortsRequest, opts ...grpc.CallOption) (*ListPortsResponse, error)
+	// WatchPorts sends the node's brick port map at once and again after
+	// every change (a brick signing in or out); changes in a burst may come
+	// as one map. It lets the node's service manager see bricks come online
+	// without asking again and again.
+	WatchPorts(ctx context.Context, in *WatchPortsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListPortsResponse], error)
 	// AllocatePort picks a free port in the brick range for a brick about to start.
 	AllocatePort(ctx context.Context, in *AllocatePortRequest, opts ...grpc.CallOption) (*AllocatePortResponse, error)
 }
@@ -56,6 +62,25 @@ func (c *portmapClient) ListPorts(ctx context.Context, in *ListPortsRequest, opt
 	return out, nil
 }
 
+func (c *portmapClient) WatchPorts(ctx context.Context, in *WatchPortsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListPortsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Portmap_ServiceDesc.Streams[0], Portmap_WatchPorts_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchPortsRequest, ListPortsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Portmap_WatchPortsClient = grpc.ServerStreamingClient[ListPortsResponse]
+
 func (c *portmapClient) AllocatePort(ctx context.Context, in *AllocatePortRequest, opts ...grpc.CallOption) (*AllocatePortResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AllocatePortResponse)
@@ -74,6 +99,11 @@ func (c *portmapClient) AllocatePort(ctx context.Context, in *AllocatePortReques
 type PortmapServer interface {
 	// ListPorts returns the node's brick port map.
 	ListPorts(context.Context, *ListPortsRequest) (*ListPortsResponse, error)
+	// WatchPorts sends the node's brick port map at once and again after
+	// every change (a brick signing in or out); changes in a burst may come
+	// as one map. It lets the node's service manager see bricks come online
+	// without asking again and again.
+	WatchPorts(*WatchPortsRequest, grpc.ServerStreamingServer[ListPortsResponse]) error
 	// AllocatePort picks a free port in the brick range for a brick about to start.
 	AllocatePort(context.Context, *AllocatePortRequest) (*AllocatePortResponse, error)
 	mustEmbedUnimplementedPortmapServer()
@@ -88,6 +118,9 @@ type UnimplementedPortmapServer struct{}
 
 func (UnimplementedPortmapServer) ListPorts(context.Context, *ListPortsRequest) (*ListPortsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPorts not implemented")
+}
+func (UnimplementedPortmapServer) WatchPorts(*WatchPortsRequest, grpc.ServerStreamingServer[ListPortsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchPorts not implemented")
 }
 func (UnimplementedPortmapServer) AllocatePort(context.Context, *AllocatePortRequest) (*AllocatePortResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AllocatePort not implemented")
@@ -131,6 +164,17 @@ func _Portmap_ListPorts_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Portmap_WatchPorts_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchPortsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PortmapServer).WatchPorts(m, &grpc.GenericServerStream[WatchPortsRequest, ListPortsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Portmap_WatchPortsServer = grpc.ServerStreamingServer[ListPortsResponse]
+
 func _Portmap_AllocatePort_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AllocatePortRequest)
 	if err := dec(in); err != nil {
@@ -165,6 +209,12 @@ var Portmap_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Portmap_AllocatePort_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchPorts",
+			Handler:       _Portmap_WatchPorts_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "gluster/portmap/v1/portmap.proto",
 }

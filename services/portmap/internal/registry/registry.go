@@ -32,6 +32,21 @@ type Registry struct {
 	mu      sync.Mutex
 	byBrick map[string]*Entry
 	handed  map[int]string // ports allocated for bricks not signed in yet
+	changed chan struct{}  // closed (and replaced) when List's answer changes
+}
+
+// Changed returns a channel that is closed at the next change of the
+// registrations (what List returns).
+func (r *Registry) Changed() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changed
+}
+
+// notify wakes everyone waiting on Changed (called with r.mu held).
+func (r *Registry) notify() {
+	close(r.changed)
+	r.changed = make(chan struct{})
 }
 
 // New returns a registry handing out ports in [base, max].
@@ -39,7 +54,7 @@ func New(base, max int) (*Registry, error) {
 	if base < 1 || max > 65535 || base > max {
 		return nil, fmt.Errorf("brick port range %d-%d is not valid", base, max)
 	}
-	return &Registry{base: base, max: max, free: canBind, byBrick: map[string]*Entry{}, handed: map[int]string{}}, nil
+	return &Registry{base: base, max: max, free: canBind, byBrick: map[string]*Entry{}, handed: map[int]string{}, changed: make(chan struct{})}, nil
 }
 
 // canBind says whether port can be bound on every address right now.
@@ -86,6 +101,9 @@ func (r *Registry) SignIn(brick string, port, pid int, conn uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.handed, port)
+	if e, ok := r.byBrick[brick]; !ok || e.Port != port || e.PID != pid {
+		defer r.notify()
+	}
 	r.byBrick[brick] = &Entry{Brick: brick, Port: port, PID: pid, Conn: conn}
 }
 
@@ -95,6 +113,9 @@ func (r *Registry) SignOut(brick string) bool {
 	defer r.mu.Unlock()
 	_, ok := r.byBrick[brick]
 	delete(r.byBrick, brick)
+	if ok {
+		r.notify()
+	}
 	return ok
 }
 

@@ -50,3 +50,35 @@ func TestSignInOutAndLookup(t *testing.T) {
 	_, err = New(10, 5)
 	require.Error(t, err)
 }
+
+func TestChangedIsClosedByEveryChangeOfTheMap(t *testing.T) {
+	r, err := New(49152, 60999)
+	require.NoError(t, err)
+	closed := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	ch := r.Changed()
+	_, err = r.Allocate("/b/1")
+	require.NoError(t, err)
+	require.False(t, closed(ch), "an allocation is not a registration")
+	r.SignIn("/b/1", 50000, 42, 7)
+	require.True(t, closed(ch), "sign-in")
+
+	ch = r.Changed()
+	r.SignIn("/b/1", 50000, 42, 8)
+	r.Detach(8)
+	require.False(t, closed(ch), "the same registration again, or a dropped connection, changes nothing listed")
+	r.SignIn("/b/1", 50001, 43, 8)
+	require.True(t, closed(ch), "a new port")
+
+	ch = r.Changed()
+	require.False(t, r.SignOut("/b/2"))
+	require.False(t, closed(ch), "signing out an unknown brick")
+	require.True(t, r.SignOut("/b/1"))
+	require.True(t, closed(ch), "sign-out")
+}
