@@ -260,6 +260,10 @@ func (s *Supervisor) startDaemon(d *daemon) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		// A new daemon has a status to report even when its loop finds
+		// nothing to change (one that is not to run starts and stays
+		// stopped).
+		s.opts.OnChange(d.spec.Name)
 		d.loop(s.ctx)
 		s.mu.Lock()
 		if s.daemons[d.spec.Name] == d {

@@ -217,3 +217,29 @@ func TestReadinessGatesRunning(t *testing.T) {
 	st := await(t, s, "r", func(st Status) bool { return st.State == Running })
 	require.True(t, st.Ready)
 }
+
+// A daemon added not to run is reported at once: its status exists, though
+// its loop never changes it.
+func TestNewDaemonIsReportedEvenWhenItDoesNotRun(t *testing.T) {
+	opts := fast(t.TempDir())
+	changed := make(chan string, 16)
+	opts.OnChange = func(name string) {
+		select {
+		case changed <- name:
+		default:
+		}
+	}
+	s, _ := run(t, opts)
+	idle := sleeper("idle", "1000")
+	idle.Run = false
+	s.Apply([]Spec{idle})
+	select {
+	case name := <-changed:
+		require.Equal(t, "idle", name)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change reported for a daemon added not to run")
+	}
+	st, ok := s.Status("idle")
+	require.True(t, ok)
+	require.Equal(t, Stopped, st.State)
+}
