@@ -156,6 +156,38 @@ func (c *Client) PutRuntime(ctx context.Context, e *commonv1.RuntimeEntry, sessi
 	return r.Resource.GetRuntime(), nil
 }
 
+// RuntimeWrite is one runtime entry for PutRuntimes, with the version it is
+// written at (0: created).
+type RuntimeWrite struct {
+	Entry   *commonv1.RuntimeEntry
+	Version uint64
+}
+
+// PutRuntimes writes runtime entries bound to session in one store Apply
+// (one Consul transaction), each created or updated as PutRuntime does; all
+// are written or none. It returns the entries with their new versions, in
+// order. Each entry takes two of a transaction's operations.
+func (c *Client) PutRuntimes(ctx context.Context, writes []RuntimeWrite, session string) ([]*commonv1.RuntimeEntry, error) {
+	ops := make([]*storev1.Operation, len(writes))
+	for i, w := range writes {
+		res := &storev1.Resource{Body: &storev1.Resource_Runtime{Runtime: w.Entry}}
+		if w.Version == 0 {
+			ops[i] = &storev1.Operation{Op: &storev1.Operation_Create{Create: &storev1.CreateRequest{Resource: res, SessionId: session}}}
+		} else {
+			ops[i] = &storev1.Operation{Op: &storev1.Operation_Update{Update: &storev1.UpdateRequest{Resource: res, ResourceVersion: w.Version, SessionId: session}}}
+		}
+	}
+	r, err := c.store.Apply(ctx, &storev1.ApplyRequest{Operations: ops})
+	if err != nil {
+		return nil, errs.FromStatus(err)
+	}
+	out := make([]*commonv1.RuntimeEntry, len(r.Results))
+	for i, res := range r.Results {
+		out[i] = res.Resource.GetRuntime()
+	}
+	return out, nil
+}
+
 // UpsertRuntime writes a runtime entry bound to session whatever version
 // it holds now (only its node writes it): created when missing, replaced
 // otherwise. version is the caller's last known version (0: none); when it

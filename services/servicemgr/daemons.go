@@ -22,6 +22,7 @@ import (
 	"github.com/glusterd-ng/glusterd-ng/libs/daemons"
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/log"
+	"github.com/glusterd-ng/glusterd-ng/libs/storeclient"
 	"github.com/glusterd-ng/glusterd-ng/libs/volgen"
 	"github.com/glusterd-ng/glusterd-ng/services/servicemgr/internal/supervisor"
 )
@@ -307,6 +308,7 @@ func (s *Server) publishStatus(ctx context.Context, sup *supervisor.Supervisor, 
 			continue
 		}
 		now := map[string]bool{}
+		var writes []storeclient.RuntimeWrite
 		for _, st := range sup.Statuses() {
 			if st.Kind == "" {
 				continue // adopted, not yet described by the store
@@ -317,13 +319,9 @@ func (s *Server) publishStatus(ctx context.Context, sup *supervisor.Supervisor, 
 			if ok && sameEntry(old, e) {
 				continue
 			}
-			got, err := s.store.UpsertRuntime(ctx, e, session, old.GetVersion())
-			if err != nil {
-				s.log.Warn("cannot record a daemon's status in the store", zap.String("daemon", st.Name), log.Err(err))
-				continue
-			}
-			written[st.Name] = got
+			writes = append(writes, storeclient.RuntimeWrite{Entry: e, Version: old.GetVersion()})
 		}
+		s.writeStatuses(ctx, writes, session, written)
 		for name := range written {
 			if now[name] {
 				continue
@@ -333,6 +331,41 @@ func (s *Server) publishStatus(ctx context.Context, sup *supervisor.Supervisor, 
 				continue
 			}
 			delete(written, name)
+		}
+	}
+}
+
+// statusBatch is how many runtime entries one store write carries (two
+// Consul operations each, within a transaction's 128): a hundred volumes'
+// bricks appearing at once are recorded in a few transactions, not one
+// Consul write (and disk sync) each.
+const statusBatch = 60
+
+// writeStatuses records entries in batches of statusBatch, noting what was
+// written in written. A batch that fails (an entry changed behind this
+// node's back, or is gone with an old session) is written entry by entry,
+// each from the version the store holds.
+func (s *Server) writeStatuses(ctx context.Context, writes []storeclient.RuntimeWrite, session string, written map[string]*commonv1.RuntimeEntry) {
+	for len(writes) > 0 {
+		batch := writes[:min(statusBatch, len(writes))]
+		writes = writes[len(batch):]
+		if len(batch) > 1 {
+			got, err := s.store.PutRuntimes(ctx, batch, session)
+			if err == nil {
+				for _, e := range got {
+					written[e.Name] = e
+				}
+				continue
+			}
+			s.log.Debug("recording daemons' status together failed; recording them one by one", zap.Int("daemons", len(batch)), log.Err(err))
+		}
+		for _, w := range batch {
+			got, err := s.store.UpsertRuntime(ctx, w.Entry, session, w.Version)
+			if err != nil {
+				s.log.Warn("cannot record a daemon's status in the store", zap.String("daemon", w.Entry.Name), log.Err(err))
+				continue
+			}
+			written[got.Name] = got
 		}
 	}
 }
