@@ -2,6 +2,7 @@ package servicemgr
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -45,6 +46,10 @@ type portmapLink struct {
 	ports   map[string]int32 // brick path -> signed-in port
 	portsAt time.Time
 	live    bool // ports is what the open WatchPorts stream last sent
+
+	// onChange, when set, is called after the stream brought a port map
+	// that differs from the one before.
+	onChange func()
 }
 
 // client returns a connection to the portmap, finding it first if needed.
@@ -189,9 +194,13 @@ func (p *portmapLink) followOnce(ctx context.Context) (delivered bool, err error
 			ports[e.BrickPath] = e.Port
 		}
 		p.mu.Lock()
+		changed := !p.live || !maps.Equal(p.ports, ports)
 		p.ports, p.portsAt, p.live = ports, time.Now(), true
 		p.mu.Unlock()
 		delivered = true
+		if changed && p.onChange != nil {
+			p.onChange()
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,7 +85,8 @@ func TestPortmapLinkAnswersFromTheFollowedMap(t *testing.T) {
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 
-	link := &portmapLink{target: lis.Addr().String()}
+	var changes atomic.Int32
+	link := &portmapLink{target: lis.Addr().String(), onChange: func() { changes.Add(1) }}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { link.follow(ctx, zaptest.NewLogger(t)); close(done) }()
@@ -106,6 +108,11 @@ func TestPortmapLinkAnswersFromTheFollowedMap(t *testing.T) {
 	lists, opens := fake.counts()
 	require.Zero(t, lists, "no ListPorts while the stream is followed")
 	require.Equal(t, 1, opens)
+	require.EqualValues(t, 2, changes.Load(), "each new map reported")
+	fake.maps <- map[string]int32{"/b/2": 50002}
+	fake.maps <- map[string]int32{"/b/2": 50002, "/b/4": 50004} // delivered after the repeat
+	testutil.Await(t, 10*time.Second, func() bool { return link.SignedIn(ctx, "/b/4", 50004) }, "b4 signed in")
+	require.EqualValues(t, 3, changes.Load(), "the same map again is no change")
 
 	// The stream breaks: answers come from ListPorts until it is open again.
 	fake.maps <- nil

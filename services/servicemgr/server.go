@@ -9,6 +9,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -90,8 +91,13 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 		s.sup = supervisor.New(supervisor.Options{
 			RecordDir: filepath.Join(cfg.StateDir, "daemons"), StopTimeout: cfg.DaemonStopTimeout,
 			StopOnExit: cfg.StopDaemonsOnExit, OnChange: func(string) { s.signalChanged() },
+			// Sign-ins and sign-outs come from the portmap's stream,
+			// which has every daemon check at once (Recheck); the
+			// interval only bounds how late a change is seen while that
+			// stream is down, and costs 150 bricks no wake-ups a second.
+			RunningProbeInterval: runningProbeInterval,
 		}, logger.Named("supervisor"))
-		pm := &portmapLink{consul: kv.API(), nodeID: ident.Get().NodeID, target: cfg.Portmap}
+		pm := &portmapLink{consul: kv.API(), nodeID: ident.Get().NodeID, target: cfg.Portmap, onChange: s.sup.Recheck}
 		s.recon = &reconciler{s: s, sup: s.sup, pm: pm, log: logger.Named("reconcile"), vols: map[string]*commonv1.Volume{}}
 	}
 	return s, nil
@@ -99,6 +105,10 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 
 // Addr is the address the gRPC listener is bound to.
 func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// runningProbeInterval is how often a running daemon's readiness is
+// checked when nothing reported a change (see supervisor.Recheck).
+const runningProbeInterval = 30 * time.Second
 
 // NodeID is this node's UUID.
 func (s *Server) NodeID() string { return s.ident.Get().NodeID }

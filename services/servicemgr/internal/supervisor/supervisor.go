@@ -107,7 +107,8 @@ type Options struct {
 	// ProbeInterval is how often readiness is checked while starting
 	// (25ms: a brick is reported online within that of signing in).
 	ProbeInterval time.Duration
-	// RunningProbeInterval is how often a ready daemon is checked again (2s).
+	// RunningProbeInterval is how often a ready daemon is checked again
+	// (2s); Recheck checks every daemon at once in between.
 	RunningProbeInterval time.Duration
 	// OnChange is called (from any goroutine) after a daemon's status changed.
 	OnChange func(name string)
@@ -226,6 +227,21 @@ func (s *Supervisor) Statuses() []Status {
 	return out
 }
 
+// Recheck has every daemon check its readiness now rather than at its
+// next probe: for a caller that learns of a change readiness depends on
+// (a brick signing in or out), so that the interval between probes only
+// bounds how late a change nobody reported is seen.
+func (s *Supervisor) Recheck() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range s.daemons {
+		select {
+		case d.recheck <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // Status returns one daemon's status.
 func (s *Supervisor) Status(name string) (Status, bool) {
 	s.mu.Lock()
@@ -248,7 +264,7 @@ func compareStrings(a, b string) int {
 }
 
 func (s *Supervisor) newDaemon(sp Spec) *daemon {
-	d := &daemon{s: s, spec: sp, wake: make(chan struct{}, 1),
+	d := &daemon{s: s, spec: sp, wake: make(chan struct{}, 1), recheck: make(chan struct{}, 1),
 		status: Status{Name: sp.Name, State: Stopped, Since: time.Now()}}
 	d.describe(sp)
 	return d
@@ -278,7 +294,9 @@ func (s *Supervisor) startDaemon(d *daemon) {
 type daemon struct {
 	s    *Supervisor
 	wake chan struct{}
-	proc *process
+	// recheck asks the loop to probe readiness now (Recheck).
+	recheck chan struct{}
+	proc    *process
 
 	mu      sync.Mutex
 	spec    Spec
@@ -465,6 +483,8 @@ func (d *daemon) loop(ctx context.Context) {
 					st.State = Starting
 				}
 			})
+		case <-d.recheck:
+			lastProbe = time.Time{}
 		case <-d.wake:
 		case <-ctx.Done():
 		}

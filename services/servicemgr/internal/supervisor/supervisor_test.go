@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -242,4 +243,26 @@ func TestNewDaemonIsReportedEvenWhenItDoesNotRun(t *testing.T) {
 	st, ok := s.Status("idle")
 	require.True(t, ok)
 	require.Equal(t, Stopped, st.State)
+}
+
+// Recheck has a running daemon probe its readiness at once, not at its
+// next probe (an hour away here).
+func TestRecheckProbesRunningDaemonsAtOnce(t *testing.T) {
+	opts := fast(t.TempDir())
+	opts.RunningProbeInterval = time.Hour
+	s, _ := run(t, opts)
+	var ready atomic.Bool
+	ready.Store(true)
+	sp := shell("r", "exec sleep 1000")
+	sp.Ready = func(context.Context, int, int) bool { return ready.Load() }
+	s.Apply([]Spec{sp})
+	await(t, s, "r", func(st Status) bool { return st.State == Running && st.Ready })
+
+	ready.Store(false)
+	s.Recheck()
+	st := await(t, s, "r", func(st Status) bool { return !st.Ready })
+	require.Equal(t, Starting, st.State, "signed out: back to starting")
+	ready.Store(true)
+	s.Recheck()
+	await(t, s, "r", func(st Status) bool { return st.State == Running && st.Ready })
 }
