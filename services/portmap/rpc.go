@@ -334,7 +334,7 @@ func (s *rpcServer) reconcile() {
 }
 
 // followWhere follows every connection that fetched a volfile and matches
-// (called with the connection's lock held).
+// (match is called with the connection's lock held).
 func (s *rpcServer) followWhere(match func(*mgmtConn) bool) {
 	s.mu.Lock()
 	var affected []*mgmtConn

@@ -338,10 +338,16 @@ func (v *volfiles) generateNodeSelfHeal(ctx context.Context) (served, error) {
 }
 
 // sameSection says whether two sections are the same kept one: the same
-// text (by identity, not by content) with the same top blocks and log level.
+// text (by identity, not by content) and the same rest.
 func sameSection(a, b volgen.SelfHealSection) bool {
 	sameText := len(a.Text) == len(b.Text) && (len(a.Text) == 0 || &a.Text[0] == &b.Text[0])
-	return a.Volume == b.Volume && sameText && a.LogLevel == b.LogLevel && slices.Equal(a.Tops, b.Tops)
+	return sameText && sameBesideText(a, b)
+}
+
+// sameBesideText says whether two sections agree in everything but their
+// text: volume, top blocks and log level.
+func sameBesideText(a, b volgen.SelfHealSection) bool {
+	return a.Volume == b.Volume && a.LogLevel == b.LogLevel && slices.Equal(a.Tops, b.Tops)
 }
 
 // selfHealSection returns vol's part of the node-wide self-heal graph: the
@@ -358,7 +364,7 @@ func (v *volfiles) selfHealSection(vol *commonv1.Volume, secret []byte) volgen.S
 	p := volgen.Params{WorkDir: v.workDir, Trusted: true}
 	p.Username, p.Password = credentials(secret, vol.Id)
 	section := volgen.NodeSelfHealSection(vol, p)
-	if ok && bytes.Equal(kept.section.Text, section.Text) && kept.section.LogLevel == section.LogLevel && slices.Equal(kept.section.Tops, section.Tops) {
+	if ok && bytes.Equal(kept.section.Text, section.Text) && sameBesideText(kept.section, section) {
 		// The volume changed, but not its section (an option the daemon
 		// does not use): the kept text stays, so the node-wide answer
 		// made of it is reused.
