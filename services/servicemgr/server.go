@@ -94,7 +94,7 @@ func New(cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Server, er
 			// Sign-ins and sign-outs come from the portmap's stream,
 			// which has every daemon check at once (Recheck); the
 			// interval only bounds how late a change is seen while that
-			// stream is down, and costs 150 bricks no wake-ups a second.
+			// stream is down, so running bricks do not wake to poll.
 			RunningProbeInterval: runningProbeInterval,
 		}, logger.Named("supervisor"))
 		pm := &portmapLink{consul: kv.API(), nodeID: ident.Get().NodeID, target: cfg.Portmap, onChange: s.sup.Recheck}
