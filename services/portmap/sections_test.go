@@ -1,6 +1,8 @@
 package portmap
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,21 +41,30 @@ func TestNodeSelfHealSectionsAreKeptByVersion(t *testing.T) {
 		return string(volgen.NodeSelfHeal(members))
 	}
 	text := func(name string) *byte { return &v.sections[name].section.Text[0] }
+	// generate makes the volfile of vols, which must be what volgen makes
+	// of them.
+	generate := func(vols ...*commonv1.Volume) served {
+		src.vols = vols
+		out, err := v.generateNodeSelfHeal(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, whole(), string(out.data))
+		return out
+	}
+	// next is vol at a new version, changed by edit.
+	next := func(vol *commonv1.Volume, version uint64, edit func(*commonv1.Volume)) *commonv1.Volume {
+		vol = proto.Clone(vol).(*commonv1.Volume)
+		edit(vol)
+		vol.Version = version
+		return vol
+	}
 
-	out, err := v.generateNodeSelfHeal(t.Context())
-	require.NoError(t, err)
-	require.Equal(t, whole(), string(out.data))
+	out := generate(a, b, c)
 	require.Len(t, v.sections, 3)
 	keptA, keptB := text("a"), text("b")
 
 	// b changes (a new version): its section alone is rendered again.
-	b = proto.Clone(b).(*commonv1.Volume)
-	b.Options["network.ping-timeout"] = "9"
-	b.Version = 20
-	src.vols = []*commonv1.Volume{a, b, c}
-	out, err = v.generateNodeSelfHeal(t.Context())
-	require.NoError(t, err)
-	require.Equal(t, whole(), string(out.data))
+	b = next(b, 20, func(v *commonv1.Volume) { v.Options["network.ping-timeout"] = "9" })
+	out = generate(a, b, c)
 	require.Equal(t, 3, strings.Count(string(out.data), "option ping-timeout 9\n"), "b's three clients")
 	require.Same(t, keptA, text("a"), "a unchanged: its kept section is reused")
 	require.NotSame(t, keptB, text("b"), "b changed: rendered again")
@@ -62,36 +73,19 @@ func TestNodeSelfHealSectionsAreKeptByVersion(t *testing.T) {
 	// version, the same section, and the same answer as before, not
 	// assembled again.
 	before := &out.data[0]
-	a = proto.Clone(a).(*commonv1.Volume)
-	a.Options["performance.quick-read"] = "off"
-	a.Version = 25
-	src.vols = []*commonv1.Volume{a, b, c}
-	out, err = v.generateNodeSelfHeal(t.Context())
-	require.NoError(t, err)
-	require.Equal(t, whole(), string(out.data))
+	a = next(a, 25, func(v *commonv1.Volume) { v.Options["performance.quick-read"] = "off" })
+	out = generate(a, b, c)
 	require.Same(t, keptA, text("a"), "a's section is unchanged: the kept text stays")
 	require.Same(t, before, &out.data[0], "the node-wide answer is reused")
 	require.NotEmpty(t, out.reply)
 
 	// c stops: it leaves the graph and is no longer kept. A volume without
 	// a version is rendered but not kept.
-	c = proto.Clone(c).(*commonv1.Volume)
-	c.State, c.Version = commonv1.VolumeState_STOPPED, 30
+	c = next(c, 30, func(v *commonv1.Volume) { v.State = commonv1.VolumeState_STOPPED })
 	d := healVolume("d", commonv1.VolumeType_REPLICATE, started, me, "x", "y")
-	src.vols = []*commonv1.Volume{a, b, c, d}
-	out, err = v.generateNodeSelfHeal(t.Context())
-	require.NoError(t, err)
+	out = generate(a, b, c, d)
 	require.NotSame(t, before, &out.data[0], "a new answer")
-	require.Equal(t, whole(), string(out.data))
 	require.NotContains(t, string(out.data), "c-replicate-0")
 	require.Contains(t, string(out.data), "    subvolumes a-replicate-0 b-disperse-0 d-replicate-0\n")
-	require.ElementsMatch(t, []string{"a", "b"}, keysOf(v.sections))
-}
-
-func keysOf[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
+	require.ElementsMatch(t, []string{"a", "b"}, slices.Collect(maps.Keys(v.sections)))
 }

@@ -34,6 +34,19 @@ func volEntry(name string, index uint64) consulkv.Entry {
 	return consulkv.Entry{Key: "t/v1/volumes/" + name, Value: []byte(`{"name":"` + name + `"}`), ModifyIndex: index}
 }
 
+// watchVolumesFrom subscribes to volume changes after since, and takes the
+// bookmark that says the backlog (empty) was delivered.
+func watchVolumesFrom(t *testing.T, h *hub, since uint64) *subscriber {
+	t.Helper()
+	sub, err := h.subscribe(t.Context(), map[storev1.Kind]bool{storev1.Kind_VOLUME: true}, since)
+	require.NoError(t, err)
+	evs, err := sub.next(t.Context())
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	require.Equal(t, storev1.EventType_BOOKMARK, evs[0].Type)
+	return sub
+}
+
 // Consul forgetting an old deletion lowers a prefix's index without any
 // change under it: that is not a reset, and watches carry on; an index that
 // went back with different contents is one, and ends them.
@@ -41,15 +54,11 @@ func TestIndexBackWithSameContentsIsNotAReset(t *testing.T) {
 	h, fns := fakeFeed(t)
 	fn := <-fns
 	fn([]consulkv.Entry{volEntry("a", 10), volEntry("b", 20)}, 30, false)
-	sub, err := h.subscribe(t.Context(), map[storev1.Kind]bool{storev1.Kind_VOLUME: true}, 30)
-	require.NoError(t, err)
-	evs, err := sub.next(t.Context())
-	require.NoError(t, err)
-	require.Equal(t, storev1.EventType_BOOKMARK, evs[0].Type)
+	sub := watchVolumesFrom(t, h, 30)
 
 	fn([]consulkv.Entry{volEntry("a", 10), volEntry("b", 20)}, 20, true)
 	fn([]consulkv.Entry{volEntry("a", 10), volEntry("b", 40)}, 40, false)
-	evs, err = sub.next(t.Context())
+	evs, err := sub.next(t.Context())
 	require.NoError(t, err, "the watch goes on")
 	require.Len(t, evs, 1)
 	require.Equal(t, "b", evs[0].Key.Name)
@@ -83,11 +92,7 @@ func TestDeletionIsReportedOnce(t *testing.T) {
 	h, fns := fakeFeed(t)
 	fn := <-fns
 	fn([]consulkv.Entry{volEntry("a", 10), volEntry("b", 11)}, 11, false)
-	sub, err := h.subscribe(t.Context(), map[storev1.Kind]bool{storev1.Kind_VOLUME: true}, 11)
-	require.NoError(t, err)
-	evs, err := sub.next(t.Context())
-	require.NoError(t, err)
-	require.Equal(t, storev1.EventType_BOOKMARK, evs[0].Type)
+	sub := watchVolumesFrom(t, h, 11)
 
 	tomb := consulkv.Entry{Key: "t/v1/volumes/-deleted/a", Value: []byte(`{"deleted_at":"2026-12-06T00:00:00Z"}`), ModifyIndex: 20}
 	fn([]consulkv.Entry{tomb, volEntry("b", 11)}, 20, false)
