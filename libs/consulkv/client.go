@@ -56,6 +56,10 @@ type Client struct {
 	interval time.Duration
 	maxValue int
 	txns     *txnConns // nil: transactions go through api
+	// plain reads a watch's listings when Consul is reached over plain
+	// HTTP (listing.go); nil: they go through api.
+	plain *http.Client
+	token string
 }
 
 // New returns a client for cfg; it does not contact Consul.
@@ -93,6 +97,7 @@ func New(cfg Config) (*Client, error) {
 	if ac.Scheme == "http" && !strings.Contains(ac.Address, "/") && ac.HttpAuth == nil && ac.TLSConfig.Address == "" &&
 		ac.TLSConfig.CAFile == "" && ac.TLSConfig.CertFile == "" && ac.Namespace == "" && ac.Partition == "" && ac.Datacenter == "" {
 		kc.txns = newTxnConns(ac.Address, ac.Token)
+		kc.plain, kc.token = &http.Client{Transport: tr}, ac.Token
 	}
 	return kc, nil
 }

@@ -3,8 +3,6 @@ package consulkv
 import (
 	"context"
 	"time"
-
-	"github.com/hashicorp/consul/api"
 )
 
 // WatchFunc receives the full contents of a watched prefix each time its
@@ -25,6 +23,9 @@ func (c *Client) WatchPrefix(ctx context.Context, prefix string, fn WatchFunc, o
 	backoff := 50 * time.Millisecond
 	const maxBackoff = 2 * time.Second
 	attempt := 0
+	// known is the last listing by key: an entry listed again at the same
+	// index keeps its value instead of being decoded again.
+	var known map[string]Entry
 	for ctx.Err() == nil {
 		// After a failure, read without blocking first: a Consul that came
 		// back with less data has a lower index, and a blocking query for
@@ -32,12 +33,22 @@ func (c *Client) WatchPrefix(ctx context.Context, prefix string, fn WatchFunc, o
 		// That read is also consistent: a Consul server that has just
 		// restarted may answer default reads while it is still replaying its
 		// log, with an index that looks like lost data but is not.
-		q := &api.QueryOptions{WaitIndex: index, WaitTime: c.waitTime}
-		if attempt > 0 || index == 0 {
-			q = &api.QueryOptions{RequireConsistent: true}
+		consistent := attempt > 0 || index == 0
+		if consistent {
+			// Decode every value again after a failure: a Consul that came
+			// back may be another cluster's, with other values at the same
+			// indexes.
+			known = nil
 		}
 		started := time.Now()
-		entries, newIndex, err := c.list(ctx, prefix, q)
+		entries, newIndex, err := c.listWatched(ctx, prefix, index, consistent, known)
+		wentBack := err == nil && max(newIndex, 1) < index
+		if wentBack && known != nil {
+			// Going back, the indexes may be another history's: list again,
+			// decoding every value.
+			known = nil
+			entries, newIndex, err = c.listWatched(ctx, prefix, 0, true, nil)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -59,8 +70,14 @@ func (c *Client) WatchPrefix(ctx context.Context, prefix string, fn WatchFunc, o
 		if newIndex == 0 {
 			newIndex = 1
 		}
+		if c.plain != nil {
+			known = make(map[string]Entry, len(entries))
+			for _, e := range entries {
+				known[e.Key] = e
+			}
+		}
 		switch {
-		case newIndex < index:
+		case wentBack:
 			fn(entries, newIndex, true)
 		case newIndex > index:
 			fn(entries, newIndex, false)
