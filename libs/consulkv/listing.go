@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -23,12 +22,34 @@ import (
 // from the previous listing, so a listing costs a scan plus the decoding
 // of what changed.
 
+// watchListing is what a watch keeps from one listing for the next.
+type watchListing struct {
+	known map[string]Entry // the last listing's entries by key
+	spare map[string]Entry // the one before, refilled by the next remember
+	body  bytes.Buffer     // the last listing's bytes; entries do not point into it
+}
+
+// remember keeps entries as the last listing.
+func (w *watchListing) remember(entries []Entry) {
+	w.known, w.spare = w.spare, w.known
+	if w.known == nil {
+		w.known = make(map[string]Entry, len(entries))
+	}
+	clear(w.known)
+	for _, e := range entries {
+		w.known[e.Key] = e
+	}
+}
+
+// forget makes the next listing decode every value.
+func (w *watchListing) forget() { clear(w.known) }
+
 // listWatched reads prefix for WatchPrefix: a blocking query for a change
 // after index (or, with consistent, a consistent read that does not block).
-// Entries found in known at the same index keep known's value. It reads
-// over the api client's HTTP client when the client talks plain HTTP,
-// else through consul/api.
-func (c *Client) listWatched(ctx context.Context, prefix string, index uint64, consistent bool, known map[string]Entry) ([]Entry, uint64, error) {
+// Entries that last knows at the same index keep its value. It reads over
+// an HTTP client of its own when the client talks plain HTTP, else through
+// consul/api.
+func (c *Client) listWatched(ctx context.Context, prefix string, index uint64, consistent bool, last *watchListing) ([]Entry, uint64, error) {
 	if c.plain == nil {
 		q := &api.QueryOptions{WaitIndex: index, WaitTime: c.waitTime}
 		if consistent {
@@ -55,8 +76,10 @@ func (c *Client) listWatched(ctx context.Context, prefix string, index uint64, c
 	if err != nil {
 		return nil, 0, c.Classify(err, "list "+prefix)
 	}
-	body, err := io.ReadAll(resp.Body)
+	last.body.Reset()
+	_, err = last.body.ReadFrom(resp.Body)
 	resp.Body.Close()
+	body := last.body.Bytes()
 	if err != nil {
 		return nil, 0, c.Classify(err, "list "+prefix)
 	}
@@ -76,7 +99,7 @@ func (c *Client) listWatched(ctx context.Context, prefix string, index uint64, c
 	if resp.StatusCode == http.StatusNotFound {
 		return nil, newIndex, nil
 	}
-	entries, ok := decodeListing(body, known)
+	entries, ok := decodeListing(body, last.known)
 	if !ok {
 		if entries, err = decodeListingSlow(body); err != nil {
 			return nil, 0, c.Classify(err, "list "+prefix)

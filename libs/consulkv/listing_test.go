@@ -186,6 +186,13 @@ func TestWatchListingsAgreeWithConsul(t *testing.T) {
 		}
 		return got[len(got)-1]
 	}
+	// Every delivered listing stays as it was when delivered (a watch
+	// reuses its buffers): checked again at the end.
+	type delivered struct {
+		step       string
+		want, seen []Entry
+	}
+	var all []delivered
 	check := func(step string) {
 		t.Helper()
 		want, index, err := c.List(ctx, p)
@@ -194,7 +201,13 @@ func TestWatchListingsAgreeWithConsul(t *testing.T) {
 		l := last()
 		require.Equal(t, index, l.index, step)
 		require.Equal(t, want, l.entries, step)
+		all = append(all, delivered{step, want, l.entries})
 	}
+	defer func() {
+		for _, d := range all {
+			require.Equal(t, d.want, d.seen, "the listing of %q changed after it was delivered", d.step)
+		}
+	}()
 	for i := range 5 {
 		require.NoError(t, c.CAS(ctx, fmt.Sprintf("%sk%d", p, i), []byte(strings.Repeat("v", 100*i)), 0))
 	}

@@ -23,9 +23,7 @@ func (c *Client) WatchPrefix(ctx context.Context, prefix string, fn WatchFunc, o
 	backoff := 50 * time.Millisecond
 	const maxBackoff = 2 * time.Second
 	attempt := 0
-	// known is the last listing by key: an entry listed again at the same
-	// index keeps its value instead of being decoded again.
-	var known map[string]Entry
+	var last watchListing
 	for ctx.Err() == nil {
 		// After a failure, read without blocking first: a Consul that came
 		// back with less data has a lower index, and a blocking query for
@@ -38,16 +36,16 @@ func (c *Client) WatchPrefix(ctx context.Context, prefix string, fn WatchFunc, o
 			// Decode every value again after a failure: a Consul that came
 			// back may be another cluster's, with other values at the same
 			// indexes.
-			known = nil
+			last.forget()
 		}
 		started := time.Now()
-		entries, newIndex, err := c.listWatched(ctx, prefix, index, consistent, known)
+		entries, newIndex, err := c.listWatched(ctx, prefix, index, consistent, &last)
 		wentBack := err == nil && max(newIndex, 1) < index
-		if wentBack && known != nil {
+		if wentBack && c.plain != nil {
 			// Going back, the indexes may be another history's: list again,
 			// decoding every value.
-			known = nil
-			entries, newIndex, err = c.listWatched(ctx, prefix, 0, true, nil)
+			last.forget()
+			entries, newIndex, err = c.listWatched(ctx, prefix, 0, true, &last)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -71,10 +69,7 @@ func (c *Client) WatchPrefix(ctx context.Context, prefix string, fn WatchFunc, o
 			newIndex = 1
 		}
 		if c.plain != nil {
-			known = make(map[string]Entry, len(entries))
-			for _, e := range entries {
-				known[e.Key] = e
-			}
+			last.remember(entries)
 		}
 		switch {
 		case wentBack:
