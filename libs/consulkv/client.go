@@ -168,15 +168,17 @@ func (c *Client) list(ctx context.Context, prefix string, q *api.QueryOptions) (
 	return out, meta.LastIndex, nil
 }
 
-// Keys lists the key names under prefix (no values).
-func (c *Client) Keys(ctx context.Context, prefix string) ([]string, error) {
+// Keys lists the key names under prefix (no values), with the index of
+// the read.
+func (c *Client) Keys(ctx context.Context, prefix string) ([]string, uint64, error) {
 	ctx, cancel := c.reqCtx(ctx)
 	defer cancel()
-	ks, _, err := c.api.KV().Keys(prefix, "", (&api.QueryOptions{}).WithContext(ctx))
+	ks, meta, err := c.api.KV().Keys(prefix, "", c.readOptions(ctx))
 	if err != nil {
-		return nil, c.Classify(err, "list keys "+prefix)
+		return nil, 0, c.Classify(err, "list keys "+prefix)
 	}
-	return ks, nil
+	noteStale(ctx, meta)
+	return ks, meta.LastIndex, nil
 }
 
 // Index returns the current index of prefix (the newest change under it),

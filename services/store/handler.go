@@ -11,6 +11,7 @@ import (
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/consulkv"
+	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
 	"github.com/glusterd-ng/glusterd-ng/services/store/internal/engine"
 )
@@ -34,6 +35,17 @@ func (h *handler) Get(ctx context.Context, req *storev1.GetRequest) (*storev1.Ge
 
 func (h *handler) List(ctx context.Context, req *storev1.ListRequest) (*storev1.ListResponse, error) {
 	rctx, st := consulkv.WithStaleness(ctx)
+	if req.GetKeysOnly() {
+		if req.GetNodeId() != "" {
+			return nil, errs.InvalidField("node_id", "is only for RUNTIME listings, which keys_only does not list")
+		}
+		keys, v, err := h.store.ListKeys(rctx, req.GetKind())
+		if err != nil {
+			return nil, err
+		}
+		reportStale(ctx, st)
+		return &storev1.ListResponse{Keys: keys, Version: v}, nil
+	}
 	rs, v, err := h.store.List(rctx, req.GetKind(), req.GetNodeId())
 	if err != nil {
 		return nil, err

@@ -136,6 +136,38 @@ func TestCRUDAndConflicts(t *testing.T) {
 	require.Len(t, l.Resources, 1)
 }
 
+func TestListKeysOnly(t *testing.T) {
+	_, conn := TestServer(t, consul.HTTPAddr, nil)
+	c := storev1.NewStoreServiceClient(conn)
+	ctx := t.Context()
+	for _, n := range []string{"b", "a", "c"} {
+		_, err := c.Create(ctx, &storev1.CreateRequest{Resource: vol(n)})
+		require.NoError(t, err)
+	}
+	_, err := c.Delete(ctx, &storev1.DeleteRequest{Key: volKey("c")})
+	require.NoError(t, err)
+	full, err := c.List(ctx, &storev1.ListRequest{Kind: storev1.Kind_VOLUME})
+	require.NoError(t, err)
+
+	l, err := c.List(ctx, &storev1.ListRequest{Kind: storev1.Kind_VOLUME, KeysOnly: true})
+	require.NoError(t, err)
+	require.Empty(t, l.Resources)
+	var names []string
+	for _, k := range l.Keys {
+		require.Equal(t, storev1.Kind_VOLUME, k.Kind)
+		names = append(names, k.Name)
+	}
+	require.Equal(t, []string{"a", "b"}, names, "live volumes only: no deletion record, no compacted version")
+	require.Equal(t, full.Version, l.Version)
+
+	_, err = c.List(ctx, &storev1.ListRequest{Kind: storev1.Kind_RUNTIME, KeysOnly: true})
+	requireCode(t, err, codes.InvalidArgument, "keys_only", "runtime entry")
+	_, err = c.List(ctx, &storev1.ListRequest{Kind: storev1.Kind_LOCK, KeysOnly: true})
+	requireCode(t, err, codes.InvalidArgument, "keys_only", "lock")
+	_, err = c.List(ctx, &storev1.ListRequest{Kind: storev1.Kind_VOLUME, KeysOnly: true, NodeId: "n1"})
+	requireCode(t, err, codes.InvalidArgument, "node_id")
+}
+
 func TestApplyIsAtomic(t *testing.T) {
 	_, conn := TestServer(t, consul.HTTPAddr, nil)
 	c := storev1.NewStoreServiceClient(conn)

@@ -455,7 +455,11 @@ type ListRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Kind  Kind                   `protobuf:"varint,1,opt,name=kind,proto3,enum=gluster.store.v1.Kind" json:"kind,omitempty"`
 	// node_id limits a RUNTIME listing to one node.
-	NodeId        string `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	NodeId string `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// keys_only lists the resources' keys (ListResponse.keys) and reads none
+	// of their values: the cheap way to learn which resources exist. Not for
+	// RUNTIME and LOCK, whose entries only their values' sessions tell alive.
+	KeysOnly      bool `protobuf:"varint,3,opt,name=keys_only,json=keysOnly,proto3" json:"keys_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -504,11 +508,21 @@ func (x *ListRequest) GetNodeId() string {
 	return ""
 }
 
+func (x *ListRequest) GetKeysOnly() bool {
+	if x != nil {
+		return x.KeysOnly
+	}
+	return false
+}
+
 type ListResponse struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Resources []*Resource            `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// resources are the listed resources, unless the request asked for keys_only.
+	Resources []*Resource `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty"`
 	// version is the store's version at the time of the listing; Watch from it to follow changes.
-	Version       uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	Version uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// keys are the listed resources' keys, sorted, when the request asked for keys_only.
+	Keys          []*ResourceKey `protobuf:"bytes,3,rep,name=keys,proto3" json:"keys,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -555,6 +569,13 @@ func (x *ListResponse) GetVersion() uint64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *ListResponse) GetKeys() []*ResourceKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
 }
 
 type CreateRequest struct {
@@ -1796,13 +1817,15 @@ const file_gluster_store_v1_store_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\v2\x1d.gluster.store.v1.ResourceKeyR\x03key\"p\n" +
 	"\vGetResponse\x126\n" +
 	"\bresource\x18\x01 \x01(\v2\x1a.gluster.store.v1.ResourceR\bresource\x12)\n" +
-	"\x10resource_version\x18\x02 \x01(\x04R\x0fresourceVersion\"R\n" +
+	"\x10resource_version\x18\x02 \x01(\x04R\x0fresourceVersion\"o\n" +
 	"\vListRequest\x12*\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x16.gluster.store.v1.KindR\x04kind\x12\x17\n" +
-	"\anode_id\x18\x02 \x01(\tR\x06nodeId\"b\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x1b\n" +
+	"\tkeys_only\x18\x03 \x01(\bR\bkeysOnly\"\x95\x01\n" +
 	"\fListResponse\x128\n" +
 	"\tresources\x18\x01 \x03(\v2\x1a.gluster.store.v1.ResourceR\tresources\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x04R\aversion\"f\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x121\n" +
+	"\x04keys\x18\x03 \x03(\v2\x1d.gluster.store.v1.ResourceKeyR\x04keys\"f\n" +
 	"\rCreateRequest\x126\n" +
 	"\bresource\x18\x01 \x01(\v2\x1a.gluster.store.v1.ResourceR\bresource\x12\x1d\n" +
 	"\n" +
@@ -1978,52 +2001,53 @@ var file_gluster_store_v1_store_proto_depIdxs = []int32{
 	3,  // 8: gluster.store.v1.GetResponse.resource:type_name -> gluster.store.v1.Resource
 	0,  // 9: gluster.store.v1.ListRequest.kind:type_name -> gluster.store.v1.Kind
 	3,  // 10: gluster.store.v1.ListResponse.resources:type_name -> gluster.store.v1.Resource
-	3,  // 11: gluster.store.v1.CreateRequest.resource:type_name -> gluster.store.v1.Resource
-	3,  // 12: gluster.store.v1.CreateResponse.resource:type_name -> gluster.store.v1.Resource
-	3,  // 13: gluster.store.v1.UpdateRequest.resource:type_name -> gluster.store.v1.Resource
-	3,  // 14: gluster.store.v1.UpdateResponse.resource:type_name -> gluster.store.v1.Resource
-	2,  // 15: gluster.store.v1.DeleteRequest.key:type_name -> gluster.store.v1.ResourceKey
-	8,  // 16: gluster.store.v1.Operation.create:type_name -> gluster.store.v1.CreateRequest
-	10, // 17: gluster.store.v1.Operation.update:type_name -> gluster.store.v1.UpdateRequest
-	12, // 18: gluster.store.v1.Operation.delete:type_name -> gluster.store.v1.DeleteRequest
-	15, // 19: gluster.store.v1.Operation.check:type_name -> gluster.store.v1.CheckRequest
-	2,  // 20: gluster.store.v1.CheckRequest.key:type_name -> gluster.store.v1.ResourceKey
-	14, // 21: gluster.store.v1.ApplyRequest.operations:type_name -> gluster.store.v1.Operation
-	3,  // 22: gluster.store.v1.OperationResult.resource:type_name -> gluster.store.v1.Resource
-	17, // 23: gluster.store.v1.ApplyResponse.results:type_name -> gluster.store.v1.OperationResult
-	0,  // 24: gluster.store.v1.WatchRequest.kinds:type_name -> gluster.store.v1.Kind
-	1,  // 25: gluster.store.v1.WatchEvent.type:type_name -> gluster.store.v1.EventType
-	2,  // 26: gluster.store.v1.WatchEvent.key:type_name -> gluster.store.v1.ResourceKey
-	3,  // 27: gluster.store.v1.WatchEvent.resource:type_name -> gluster.store.v1.Resource
-	28, // 28: gluster.store.v1.ClusterInfo.consul_servers:type_name -> gluster.store.v1.ConsulServer
-	36, // 29: gluster.store.v1.ClusterInfo.created_at:type_name -> google.protobuf.Timestamp
-	4,  // 30: gluster.store.v1.StoreService.Get:input_type -> gluster.store.v1.GetRequest
-	6,  // 31: gluster.store.v1.StoreService.List:input_type -> gluster.store.v1.ListRequest
-	8,  // 32: gluster.store.v1.StoreService.Create:input_type -> gluster.store.v1.CreateRequest
-	10, // 33: gluster.store.v1.StoreService.Update:input_type -> gluster.store.v1.UpdateRequest
-	12, // 34: gluster.store.v1.StoreService.Delete:input_type -> gluster.store.v1.DeleteRequest
-	16, // 35: gluster.store.v1.StoreService.Apply:input_type -> gluster.store.v1.ApplyRequest
-	19, // 36: gluster.store.v1.StoreService.Watch:input_type -> gluster.store.v1.WatchRequest
-	21, // 37: gluster.store.v1.StoreService.OpenSession:input_type -> gluster.store.v1.OpenSessionRequest
-	23, // 38: gluster.store.v1.StoreService.RenewSession:input_type -> gluster.store.v1.RenewSessionRequest
-	25, // 39: gluster.store.v1.StoreService.CloseSession:input_type -> gluster.store.v1.CloseSessionRequest
-	27, // 40: gluster.store.v1.ClusterService.GetCluster:input_type -> gluster.store.v1.GetClusterRequest
-	5,  // 41: gluster.store.v1.StoreService.Get:output_type -> gluster.store.v1.GetResponse
-	7,  // 42: gluster.store.v1.StoreService.List:output_type -> gluster.store.v1.ListResponse
-	9,  // 43: gluster.store.v1.StoreService.Create:output_type -> gluster.store.v1.CreateResponse
-	11, // 44: gluster.store.v1.StoreService.Update:output_type -> gluster.store.v1.UpdateResponse
-	13, // 45: gluster.store.v1.StoreService.Delete:output_type -> gluster.store.v1.DeleteResponse
-	18, // 46: gluster.store.v1.StoreService.Apply:output_type -> gluster.store.v1.ApplyResponse
-	20, // 47: gluster.store.v1.StoreService.Watch:output_type -> gluster.store.v1.WatchEvent
-	22, // 48: gluster.store.v1.StoreService.OpenSession:output_type -> gluster.store.v1.OpenSessionResponse
-	24, // 49: gluster.store.v1.StoreService.RenewSession:output_type -> gluster.store.v1.RenewSessionResponse
-	26, // 50: gluster.store.v1.StoreService.CloseSession:output_type -> gluster.store.v1.CloseSessionResponse
-	29, // 51: gluster.store.v1.ClusterService.GetCluster:output_type -> gluster.store.v1.ClusterInfo
-	41, // [41:52] is the sub-list for method output_type
-	30, // [30:41] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	2,  // 11: gluster.store.v1.ListResponse.keys:type_name -> gluster.store.v1.ResourceKey
+	3,  // 12: gluster.store.v1.CreateRequest.resource:type_name -> gluster.store.v1.Resource
+	3,  // 13: gluster.store.v1.CreateResponse.resource:type_name -> gluster.store.v1.Resource
+	3,  // 14: gluster.store.v1.UpdateRequest.resource:type_name -> gluster.store.v1.Resource
+	3,  // 15: gluster.store.v1.UpdateResponse.resource:type_name -> gluster.store.v1.Resource
+	2,  // 16: gluster.store.v1.DeleteRequest.key:type_name -> gluster.store.v1.ResourceKey
+	8,  // 17: gluster.store.v1.Operation.create:type_name -> gluster.store.v1.CreateRequest
+	10, // 18: gluster.store.v1.Operation.update:type_name -> gluster.store.v1.UpdateRequest
+	12, // 19: gluster.store.v1.Operation.delete:type_name -> gluster.store.v1.DeleteRequest
+	15, // 20: gluster.store.v1.Operation.check:type_name -> gluster.store.v1.CheckRequest
+	2,  // 21: gluster.store.v1.CheckRequest.key:type_name -> gluster.store.v1.ResourceKey
+	14, // 22: gluster.store.v1.ApplyRequest.operations:type_name -> gluster.store.v1.Operation
+	3,  // 23: gluster.store.v1.OperationResult.resource:type_name -> gluster.store.v1.Resource
+	17, // 24: gluster.store.v1.ApplyResponse.results:type_name -> gluster.store.v1.OperationResult
+	0,  // 25: gluster.store.v1.WatchRequest.kinds:type_name -> gluster.store.v1.Kind
+	1,  // 26: gluster.store.v1.WatchEvent.type:type_name -> gluster.store.v1.EventType
+	2,  // 27: gluster.store.v1.WatchEvent.key:type_name -> gluster.store.v1.ResourceKey
+	3,  // 28: gluster.store.v1.WatchEvent.resource:type_name -> gluster.store.v1.Resource
+	28, // 29: gluster.store.v1.ClusterInfo.consul_servers:type_name -> gluster.store.v1.ConsulServer
+	36, // 30: gluster.store.v1.ClusterInfo.created_at:type_name -> google.protobuf.Timestamp
+	4,  // 31: gluster.store.v1.StoreService.Get:input_type -> gluster.store.v1.GetRequest
+	6,  // 32: gluster.store.v1.StoreService.List:input_type -> gluster.store.v1.ListRequest
+	8,  // 33: gluster.store.v1.StoreService.Create:input_type -> gluster.store.v1.CreateRequest
+	10, // 34: gluster.store.v1.StoreService.Update:input_type -> gluster.store.v1.UpdateRequest
+	12, // 35: gluster.store.v1.StoreService.Delete:input_type -> gluster.store.v1.DeleteRequest
+	16, // 36: gluster.store.v1.StoreService.Apply:input_type -> gluster.store.v1.ApplyRequest
+	19, // 37: gluster.store.v1.StoreService.Watch:input_type -> gluster.store.v1.WatchRequest
+	21, // 38: gluster.store.v1.StoreService.OpenSession:input_type -> gluster.store.v1.OpenSessionRequest
+	23, // 39: gluster.store.v1.StoreService.RenewSession:input_type -> gluster.store.v1.RenewSessionRequest
+	25, // 40: gluster.store.v1.StoreService.CloseSession:input_type -> gluster.store.v1.CloseSessionRequest
+	27, // 41: gluster.store.v1.ClusterService.GetCluster:input_type -> gluster.store.v1.GetClusterRequest
+	5,  // 42: gluster.store.v1.StoreService.Get:output_type -> gluster.store.v1.GetResponse
+	7,  // 43: gluster.store.v1.StoreService.List:output_type -> gluster.store.v1.ListResponse
+	9,  // 44: gluster.store.v1.StoreService.Create:output_type -> gluster.store.v1.CreateResponse
+	11, // 45: gluster.store.v1.StoreService.Update:output_type -> gluster.store.v1.UpdateResponse
+	13, // 46: gluster.store.v1.StoreService.Delete:output_type -> gluster.store.v1.DeleteResponse
+	18, // 47: gluster.store.v1.StoreService.Apply:output_type -> gluster.store.v1.ApplyResponse
+	20, // 48: gluster.store.v1.StoreService.Watch:output_type -> gluster.store.v1.WatchEvent
+	22, // 49: gluster.store.v1.StoreService.OpenSession:output_type -> gluster.store.v1.OpenSessionResponse
+	24, // 50: gluster.store.v1.StoreService.RenewSession:output_type -> gluster.store.v1.RenewSessionResponse
+	26, // 51: gluster.store.v1.StoreService.CloseSession:output_type -> gluster.store.v1.CloseSessionResponse
+	29, // 52: gluster.store.v1.ClusterService.GetCluster:output_type -> gluster.store.v1.ClusterInfo
+	42, // [42:53] is the sub-list for method output_type
+	31, // [31:42] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_gluster_store_v1_store_proto_init() }

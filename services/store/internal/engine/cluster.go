@@ -46,7 +46,7 @@ func (s *Store) ClusterInfo(ctx context.Context) (*ClusterFacts, error) {
 	}
 	for kind, n := range map[storev1.Kind]*int{storev1.Kind_PEER: &f.Peers, storev1.Kind_VOLUME: &f.Volumes} {
 		prefix, _ := s.layout.KindPrefix(kind, "")
-		keys, err := s.kv.Keys(ctx, prefix)
+		keys, _, err := s.kv.Keys(ctx, prefix)
 		if err != nil {
 			return nil, err
 		}

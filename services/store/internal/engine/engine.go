@@ -267,6 +267,33 @@ func (s *Store) List(ctx context.Context, kind storev1.Kind, nodeID string) ([]*
 	return out, index, nil
 }
 
+// ListKeys reads the keys of every resource of a kind, and the store
+// version the listing is consistent with, without reading their values.
+// RUNTIME and LOCK entries cannot be listed so: only a value's session
+// says whether the entry is alive.
+func (s *Store) ListKeys(ctx context.Context, kind storev1.Kind) ([]*storev1.ResourceKey, uint64, error) {
+	if sessionBound(kind) {
+		return nil, 0, errs.InvalidField("keys_only", "cannot list %s keys alone: whether one is alive is in its value", describeKind(kind))
+	}
+	prefix, err := s.layout.KindPrefix(kind, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	keys, index, err := s.kv.Keys(ctx, prefix)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]*storev1.ResourceKey, 0, len(keys))
+	for _, k := range keys {
+		p, ok := s.layout.Parse(k)
+		if !ok || p.Tombstone || p.Compacted || p.Key.Kind != kind {
+			continue
+		}
+		out = append(out, p.Key)
+	}
+	return out, index, nil
+}
+
 // Create writes a resource that must not exist; RUNTIME entries need a session.
 func (s *Store) Create(ctx context.Context, r *storev1.Resource, session string) (*storev1.Resource, uint64, error) {
 	res, idx, err := s.Apply(ctx, []*storev1.Operation{{Op: &storev1.Operation_Create{Create: &storev1.CreateRequest{Resource: r, SessionId: session}}}})
