@@ -130,6 +130,12 @@ type Engine struct {
 	// renewed is when the session was last known alive (opened or renewed).
 	renewed time.Time
 	running map[string]bool // transaction ids this engine is running
+
+	// finished are the journal's records the recovery pass has read
+	// finished, by id: they never change again unless someone edits or
+	// deletes them, so a pass reads only the records it has not seen
+	// finished. Used by the recovery pass only (Run's goroutine).
+	finished map[string]*storev1.Resource
 }
 
 // New returns an engine; Run starts its session and recovery.
@@ -156,7 +162,7 @@ func New(cfg Config, store *storeclient.Client, actions map[string]Action, logge
 	if cfg.History <= 0 {
 		cfg.History = 200
 	}
-	return &Engine{cfg: cfg, store: store, actions: actions, log: logger, running: map[string]bool{}}
+	return &Engine{cfg: cfg, store: store, actions: actions, log: logger, running: map[string]bool{}, finished: map[string]*storev1.Resource{}}
 }
 
 // Run keeps the engine's session and recovers unfinished transactions
@@ -167,16 +173,21 @@ func (e *Engine) Run(ctx context.Context) {
 	recover := time.NewTicker(e.cfg.RecoverInterval)
 	defer recover.Stop()
 	defer e.closeSession()
+	recoverNow := true
 	for {
-		if _, err := e.currentSession(ctx); err == nil {
-			e.recoverAll(ctx)
+		if recoverNow {
+			if _, err := e.currentSession(ctx); err == nil {
+				e.recoverAll(ctx)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-renew.C:
 			e.renew(ctx)
+			recoverNow = false
 		case <-recover.C:
+			recoverNow = true
 		}
 	}
 }
@@ -864,25 +875,54 @@ func unfinished(t *commonv1.Transaction) bool {
 // recoverAll finds unfinished transactions whose lock is free (their
 // orchestrator is gone), takes their lock and finishes them: a
 // transaction that had not committed is rolled back, one that had is
-// rolled forward.
+// rolled forward. It lists the journal's keys and reads only the records
+// it has not read finished before, then collects old finished records.
 func (e *Engine) recoverAll(ctx context.Context) {
-	l, err := e.store.Raw().List(ctx, &storev1.ListRequest{Kind: storev1.Kind_TRANSACTION})
+	l, err := e.store.Raw().List(ctx, &storev1.ListRequest{Kind: storev1.Kind_TRANSACTION, KeysOnly: true})
 	if err != nil {
 		return
 	}
-	for _, r := range l.Resources {
-		t := r.GetTransaction()
+	present := make(map[string]bool, len(l.Keys))
+	records := make([]*storev1.Resource, 0, len(l.Keys))
+	for _, k := range l.Keys {
+		id := k.GetName()
+		present[id] = true
+		if r, ok := e.finished[id]; ok {
+			records = append(records, r)
+			continue
+		}
 		e.mu.Lock()
-		mine := e.running[t.Id]
+		mine := e.running[id]
 		e.mu.Unlock()
-		if mine || !unfinished(t) {
+		if mine {
+			continue
+		}
+		got, err := e.store.Raw().Get(ctx, &storev1.GetRequest{Key: k})
+		if err != nil {
+			if err = errs.FromStatus(err); !errs.Is(err, errs.NotFound) {
+				e.log.Warn("cannot read a transaction record; the next pass tries again", log.TxnID(id), log.Err(err))
+			}
+			continue
+		}
+		t := got.GetResource().GetTransaction()
+		if t == nil {
+			continue
+		}
+		if !unfinished(t) {
+			e.finished[id] = got.GetResource()
+			records = append(records, got.GetResource())
 			continue
 		}
 		if err := e.recoverOne(ctx, t); err != nil && !errs.Is(err, errs.Conflict) {
 			e.log.Warn("cannot recover a transaction yet", log.TxnID(t.Id), log.Err(err))
 		}
 	}
-	e.collect(ctx, l.Resources, time.Now())
+	for id := range e.finished {
+		if !present[id] {
+			delete(e.finished, id)
+		}
+	}
+	e.collect(ctx, records, time.Now())
 }
 
 // collectBatch is how many records one store write deletes (a delete is
@@ -940,7 +980,13 @@ func (e *Engine) collect(ctx context.Context, records []*storev1.Resource, now t
 			ops = append(ops, &storev1.Operation{Op: &storev1.Operation_Delete{Delete: &storev1.DeleteRequest{
 				Key: &storev1.ResourceKey{Kind: storev1.Kind_TRANSACTION, Name: r.GetTransaction().Id}, ResourceVersion: r.GetTransaction().Version}}})
 		}
+		batch := old[:n]
 		old = old[n:]
+		// Deleted, or changed or gone since they were read: read again
+		// if still there.
+		for _, r := range batch {
+			delete(e.finished, r.GetTransaction().Id)
+		}
 		if _, err := e.store.Raw().Apply(ctx, &storev1.ApplyRequest{Operations: ops}); err != nil {
 			if err = errs.FromStatus(err); !errs.Is(err, errs.Conflict) && !errs.Is(err, errs.NotFound) {
 				e.log.Warn("cannot collect old transaction records yet", zap.Int("records", n), log.Err(err))

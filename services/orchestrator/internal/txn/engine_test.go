@@ -811,6 +811,62 @@ func TestFinishedRecordsAreCollectedAfterRetentionFailedOnesKept(t *testing.T) {
 	require.Contains(t, transactionIDs(t, st), "recent-4", "a stale listing deletes nothing that changed")
 }
 
+func TestRecoveryPassReadsOnlyRecordsNotSeenFinished(t *testing.T) {
+	st, cc := newCountingStore(t)
+	now := time.Now()
+	for i := range 5 {
+		putRecord(t, st, fmt.Sprintf("done-%d", i), commonv1.TransactionState_SUCCEEDED, now.Add(-time.Duration(i)*time.Minute))
+	}
+	failed := putRecord(t, st, "failed", commonv1.TransactionState_FAILED, now.Add(-time.Hour))
+	e := New(Config{Owner: uuid.NewString(), History: 100}, st, nil, zaptest.NewLogger(t))
+	ctx := context.Background()
+	cc.count("")
+
+	e.recoverAll(ctx)
+	require.Equal(t, 6, cc.count("Get"), "the first pass reads every record")
+	require.Len(t, e.finished, 6)
+	e.recoverAll(ctx)
+	require.Equal(t, 0, cc.count("Get"), "records seen finished are not read again")
+
+	// A new record is read; one deleted by hand is forgotten.
+	putRecord(t, st, "done-new", commonv1.TransactionState_SUCCEEDED, now)
+	_, err := st.Raw().Delete(ctx, &storev1.DeleteRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_TRANSACTION, Name: failed}})
+	require.NoError(t, errs.FromStatus(err))
+	e.recoverAll(ctx)
+	require.Equal(t, 1, cc.count("Get"))
+	require.Len(t, e.finished, 6)
+	require.NotContains(t, e.finished, failed)
+
+	// A record edited since it was read is not deleted on the strength of
+	// the old read; it is read again and then collected.
+	id := putRecord(t, st, "edited", commonv1.TransactionState_SUCCEEDED, now.Add(-30*time.Hour))
+	e.recoverAll(ctx) // read and collected at once (past the retention)
+	require.NotContains(t, transactionIDs(t, st), "edited")
+	id = putRecord(t, st, "edited", commonv1.TransactionState_SUCCEEDED, now.Add(-time.Minute))
+	e.recoverAll(ctx)
+	require.Contains(t, e.finished, id)
+	cur := record(t, st, id)
+	cur.FinishedAt = timestamppb.New(now.Add(-30 * time.Hour))
+	_, err = st.Raw().Update(ctx, &storev1.UpdateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: cur}}, ResourceVersion: cur.Version})
+	require.NoError(t, errs.FromStatus(err))
+	e.recoverAll(ctx) // what it read says keep
+	require.Contains(t, transactionIDs(t, st), "edited")
+	e.finished[id].GetTransaction().FinishedAt = timestamppb.New(now.Add(-30 * time.Hour)) // as if read late
+	e.recoverAll(ctx)
+	require.Contains(t, transactionIDs(t, st), "edited", "the delete names the version read, which is stale")
+	require.NotContains(t, e.finished, id, "a refused delete makes the record be read again")
+	e.recoverAll(ctx)
+	require.NotContains(t, transactionIDs(t, st), "edited", "read again, it is collected")
+
+	// An unfinished record is recovered, not kept; once finished, it is.
+	id = putRecord(t, st, "running", commonv1.TransactionState_RUNNING, time.Time{})
+	e.recoverAll(ctx) // its orchestrator is gone: rolled back
+	require.Equal(t, commonv1.TransactionState_ROLLED_BACK, record(t, st, id).State)
+	require.NotContains(t, e.finished, id)
+	e.recoverAll(ctx)
+	require.Contains(t, e.finished, id)
+}
+
 func TestCollectableOrderAndBounds(t *testing.T) {
 	now := time.Now()
 	var rs []*storev1.Resource
