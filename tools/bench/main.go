@@ -29,7 +29,7 @@ func main() {
 	daemonsNs := flag.String("daemons-n", "1,10,100", "volume counts for the daemons benchmark (volumes started on one node)")
 	daemonsAllowance := flag.Duration("daemons-timeout", 3*time.Second, "daemons benchmark: time allowed per volume (plus 30s) for every brick to come online")
 	volRounds := flag.Int("volumes-rounds", 7, "volumes benchmark: rounds of create, start, set, stop, delete")
-	volSets := flag.Int("volumes-sets", 15, "volumes benchmark: volume sets timed at each count of other volumes")
+	volSets := flag.Int("volumes-sets", 31, "volumes benchmark: volume sets timed at each count of other volumes")
 	volOthers := flag.String("volumes-others", "1,50,150", "volumes benchmark: counts of other volumes beside the one set")
 	volStarted := flag.String("volumes-started", "1,50", "volumes benchmark: counts of the other volumes to start, one after the other, for a second series of sets (empty: skip)")
 	volKeep := flag.Bool("volumes-keep", false, "volumes benchmark: keep the clusters' logs and state (their directory is printed)")

@@ -78,9 +78,11 @@ const setPause = 200 * time.Millisecond
 // performance.quick-read, so that every set changes it. It returns each
 // setter's durations and the CPU time the pids used per set, measured
 // until a second after the last set.
-func timeSets(sets int, value func() string, procs map[string][]int, setters ...func(value string) error) ([][]time.Duration, cpuUse, error) {
+func timeSets(sets int, value func() string, procs map[string][]int, dir string, setters ...func(value string) error) ([][]time.Duration, cpuUse, error) {
 	out := make([][]time.Duration, len(setters))
+	daemons := daemonPIDs(procs, dir)
 	cpu0 := cpuUsed(procs)
+	daemons0 := cpuTime(daemons)
 	for range sets {
 		for k, set := range setters {
 			time.Sleep(setPause)
@@ -93,10 +95,36 @@ func timeSets(sets int, value func() string, procs map[string][]int, setters ...
 	}
 	time.Sleep(time.Second)
 	use := cpuUsed(procs)
+	use[daemonsKey] = cpuTime(daemons)
+	cpu0[daemonsKey] = daemons0
 	for name := range use {
 		use[name] = (use[name] - cpu0[name]) / time.Duration(sets*len(setters))
 	}
 	return out, use, nil
+}
+
+// daemonsKey is the entry of a cpuUse for the GlusterFS processes the
+// management runs (bricks, self-heal daemons), which are not management
+// CPU: total leaves it out and String names it apart.
+const daemonsKey = "glusterfs daemons"
+
+// daemonPIDs are the processes whose command line names dir, except
+// those in procs: the bricks and self-heal daemons of a cluster.
+func daemonPIDs(procs map[string][]int, dir string) []int {
+	all, _ := glusterd.Processes(dir)
+	mgmt := map[int]bool{}
+	for _, p := range procs {
+		for _, pid := range p {
+			mgmt[pid] = true
+		}
+	}
+	var out []int
+	for _, pid := range all {
+		if !mgmt[pid] {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // kvTree is the size of glusterd-ng's tree in Consul, and of the volumes'
@@ -161,26 +189,36 @@ func cpuUsed(procs map[string][]int) cpuUse {
 	return u
 }
 
+// total is the management processes' CPU time (without daemonsKey's).
 func (u cpuUse) total() time.Duration {
 	var t time.Duration
-	for _, d := range u {
-		t += d
+	for n, d := range u {
+		if n != daemonsKey {
+			t += d
+		}
 	}
 	return t
 }
 
-// String lists the processes, the busiest first.
+// String lists the management processes, the busiest first, and then the
+// GlusterFS daemons' CPU time apart.
 func (u cpuUse) String() string {
 	names := make([]string, 0, len(u))
 	for n := range u {
-		names = append(names, n)
+		if n != daemonsKey {
+			names = append(names, n)
+		}
 	}
 	slices.SortFunc(names, func(a, b string) int { return int(u[b] - u[a]) })
 	s := make([]string, len(names))
 	for i, n := range names {
 		s[i] = fmt.Sprintf("%s %.1f ms", n, float64(u[n].Microseconds())/1000)
 	}
-	return strings.Join(s, ", ")
+	out := strings.Join(s, ", ")
+	if d, ok := u[daemonsKey]; ok {
+		out += fmt.Sprintf(" (besides: bricks and self-heal daemons %.1f ms)", float64(d.Microseconds())/1000)
+	}
+	return out
 }
 
 // cpuTime is the user and system CPU time the processes have used (Linux
@@ -304,9 +342,9 @@ func newSetTarget(fresh func(string) error, failures *[]string) (*setTarget, err
 }
 
 // measure runs timeSets on the target, replacing it when the sets fail.
-func (t *setTarget) measure(what string, sets int, procs map[string][]int, setters ...func(value string) error) ([][]time.Duration, cpuUse, error) {
+func (t *setTarget) measure(what string, sets int, procs map[string][]int, dir string, setters ...func(value string) error) ([][]time.Duration, cpuUse, error) {
 	for {
-		d, cpu, err := timeSets(sets, t.value, procs, setters...)
+		d, cpu, err := timeSets(sets, t.value, procs, dir, setters...)
 		if err == nil || t.switches == 2 {
 			return d, cpu, err
 		}
@@ -796,7 +834,7 @@ func stockVolumes(ctx context.Context, dir string, rounds, sets int, levels, sta
 			res.createEach[n] = time.Since(t) / time.Duration(made)
 		}
 		waited := settle(pids, dir)
-		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes", n), sets, pids, set)
+		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes", n), sets, pids, dir, set)
 		if err != nil {
 			return nil, fmt.Errorf("set with %d other volumes: %w", n, err)
 		}
@@ -817,7 +855,7 @@ func stockVolumes(ctx context.Context, dir string, rounds, sets int, levels, sta
 			started++
 		}
 		waited := settle(pids, dir)
-		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes started", n), sets, pids, set)
+		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes started", n), sets, pids, dir, set)
 		if err != nil {
 			return nil, fmt.Errorf("set with %d other volumes started: %w", n, err)
 		}
@@ -1126,7 +1164,7 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		waited := settle(pids, dir)
 		rest.tree[n] = c.tree()
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: timing sets beside %d other volumes\n", n)
-		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes", n), sets, pids, setters...)
+		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes", n), sets, pids, dir, setters...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("set with %d other volumes: %w", n, err)
 		}
@@ -1149,7 +1187,7 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		waited := settle(pids, dir)
 		rest.treeStarted[n] = c.tree()
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: timing sets with %d other volumes started\n", started)
-		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes started", n), sets, pids, setters...)
+		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes started", n), sets, pids, dir, setters...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("set with %d other volumes started: %w", n, err)
 		}
