@@ -34,6 +34,9 @@ type mgmtConn struct {
 	// answers counts those answers, pending the GETSPECs being answered.
 	last             []byte
 	answers, pending int
+	// lastTopology is the shape of the node-wide self-heal graph last
+	// fetched (served.topology).
+	lastTopology string
 	// following: a goroutine is bringing the process to the current
 	// volfile; recheck (and a token in kick) asks it to look again.
 	following, recheck bool
@@ -242,7 +245,7 @@ func (s *rpcServer) answerSpec(ctx context.Context, c *sunrpc.Conn, mc *mgmtConn
 			// its first failed fetch; nothing to follow.
 			mc.key, mc.vol, mc.wide = "", "", false
 		} else {
-			mc.last = out.data // nil on error: the volfile is gone
+			mc.last, mc.lastTopology = out.data, out.topology // nil on error: the volfile is gone
 			mc.answers++
 		}
 		mc.mu.Unlock()
@@ -401,7 +404,12 @@ func (s *rpcServer) bringUpToDate(mc *mgmtConn) {
 			}
 			continue
 		}
-		done := mc.key == "" || (ok && mc.settled(current))
+		// A self-heal daemon whose graph changes shape is restarted by its
+		// node's servicemgr (docs/servicemgr.md) and fetches the new graph
+		// then; told to fetch it now, it would build the new graph beside
+		// the old one until it is restarted.
+		reshaped := ok && mc.wide && mc.answers > 0 && mc.last != nil && current.topology != mc.lastTopology
+		done := mc.key == "" || (ok && mc.settled(current.data)) || reshaped
 		if done || sent >= fetchSpecRetries {
 			mc.following = false
 			mc.mu.Unlock()
@@ -446,16 +454,16 @@ func (s *rpcServer) pause(mc *mgmtConn, d time.Duration) bool {
 // current is the volfile key now yields (nil if there is none: the volume
 // or brick is gone); ok is false when that cannot be told (the store is
 // unreachable and nothing is kept for key).
-func (s *rpcServer) current(key string, trusted bool) (data []byte, ok bool) {
+func (s *rpcServer) current(key string, trusted bool) (out served, ok bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out, err := s.vols.Get(ctx, key, trusted)
 	switch {
 	case err == nil:
-		return out.data, true
+		return out, true
 	case errs.Is(err, errs.NotFound):
-		return nil, true
+		return served{}, true
 	default:
-		return nil, false
+		return served{}, false
 	}
 }

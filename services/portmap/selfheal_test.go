@@ -2,6 +2,7 @@ package portmap
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -162,12 +163,26 @@ func TestNodeSelfHealVolfile(t *testing.T) {
 	barrier := dial(t, s.MgmtAddr())
 	require.Positive(t, barrier.getSpec("/dist").OpRet)
 
+	// noFetchSpec checks that c is sent no FETCHSPEC for what changed: the
+	// barrier's volume changes after it, and c's follower has had a second
+	// more than the barrier's.
+	barrierValue := 0
+	noFetchSpec := func(what string) {
+		t.Helper()
+		barrierValue++
+		updateVolume(t, store, "dist", func(v *commonv1.Volume) { v.Options["network.ping-timeout"] = strconv.Itoa(10 + barrierValue) })
+		barrier.awaitFetchSpec("the barrier volume changed")
+		require.Zero(t, c.fetchSpecs(time.Second), "no FETCHSPEC: %s", what)
+	}
+
 	// A volume that is not in the graph changes: nothing to fetch. Then one
-	// joins (it starts), then one in the graph changes an option: two
-	// FETCHSPECs, each time the new graph.
+	// joins (it starts): the graph changes shape, for which the node's
+	// servicemgr restarts the daemon, so it is not told to fetch; the new
+	// process gets the new graph. Then one in the graph changes an option:
+	// a FETCHSPEC, and the graph of the same shape with the new option.
 	updateVolume(t, store, "elsewhere", func(v *commonv1.Volume) { v.Options["network.ping-timeout"] = "7" })
 	updateVolume(t, store, "later", func(v *commonv1.Volume) { v.State = started })
-	c.awaitFetchSpec("a volume with a brick here started")
+	noFetchSpec("a volume with a brick here started: the daemon is restarted")
 	got = c.getSpec(volgen.NodeSelfHealVolfileID)
 	require.Equal(t, want("disp", "later", "rep"), got.Spec)
 	require.Contains(t, got.Spec, "    subvolumes disp-disperse-0 later-replicate-0 rep-replicate-0\n")
@@ -176,20 +191,19 @@ func TestNodeSelfHealVolfile(t *testing.T) {
 	got = c.getSpec(volgen.NodeSelfHealVolfileID)
 	require.Equal(t, want("disp", "later", "rep"), got.Spec)
 	require.Equal(t, 3, strings.Count(got.Spec, "option ping-timeout 9\n"), "rep's three clients")
-	updateVolume(t, store, "dist", func(v *commonv1.Volume) { v.Options["performance.quick-read"] = "off" })
-	barrier.awaitFetchSpec("the barrier volume changed")
-	require.Zero(t, c.fetchSpecs(time.Second), "no FETCHSPEC for the volume that is not served here")
+	noFetchSpec("the volume that changed is not served here")
 
-	// Volumes stop or go: the graph shrinks, and with none left the key is unknown again.
+	// Volumes stop or go: the graph shrinks (the daemon is restarted, not
+	// told), and with none left the key is unknown again.
 	updateVolume(t, store, "rep", func(v *commonv1.Volume) { v.State = stopped })
-	c.awaitFetchSpec("a served volume stopped")
+	noFetchSpec("a served volume stopped: the daemon is restarted")
 	got = c.getSpec(volgen.NodeSelfHealVolfileID)
 	require.Equal(t, want("disp", "later"), got.Spec)
 	for _, name := range []string{"disp", "later"} {
 		_, err := store.Delete(ctx, &storev1.DeleteRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_VOLUME, Name: name}})
 		require.NoError(t, err)
-		c.awaitFetchSpec("a served volume was deleted")
 	}
+	noFetchSpec("the served volumes were deleted")
 	got = c.getSpec(volgen.NodeSelfHealVolfileID)
 	require.Equal(t, gluster.GetSpecReply{OpRet: -1, OpErrno: int32(syscall.ENOENT)}, got)
 }

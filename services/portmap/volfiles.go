@@ -13,6 +13,7 @@ import (
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 
+	"github.com/glusterd-ng/glusterd-ng/libs/daemons"
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 	"github.com/glusterd-ng/glusterd-ng/libs/sunrpc/gluster"
 	"github.com/glusterd-ng/glusterd-ng/libs/volgen"
@@ -86,6 +87,10 @@ type served struct {
 	data     []byte
 	nodeWide bool
 	volumes  []string
+	// topology is the node-wide self-heal graph's shape
+	// (daemons.SelfHealTopology): the daemon's servicemgr restarts it when
+	// that changes, so it is not told to fetch a graph of another shape.
+	topology string
 	// reply is the encoded gf_getspec_rsp carrying data, made once per
 	// volfile version and sent as is to every process that asks for it.
 	reply []byte
@@ -329,7 +334,7 @@ func (v *volfiles) generateNodeSelfHeal(ctx context.Context) (served, error) {
 		return last.out, nil
 	}
 	// Assembled without the lock, which GETSPECs answered from the cache take.
-	out := served{data: volgen.JoinNodeSelfHeal(sections), nodeWide: true, volumes: names}
+	out := served{data: volgen.JoinNodeSelfHeal(sections), nodeWide: true, volumes: names, topology: daemons.SelfHealTopology(vols)}
 	out.reply = gluster.NewGetSpecReply(string(out.data)).Marshal()
 	v.mu.Lock()
 	v.nodeWide.sections, v.nodeWide.out = sections, out
