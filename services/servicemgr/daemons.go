@@ -53,10 +53,77 @@ type reconciler struct {
 	mu   sync.Mutex
 	vols map[string]*commonv1.Volume
 
+	// applyMu serializes apply: the watch loop and the self-heal
+	// daemon's settle timer both call it.
+	applyMu sync.Mutex
 	// made holds each volume's brick specs by the volume version they were
 	// made from, so a change of one volume does not remake every other's
-	// (only apply, from the watch loop, uses it).
+	// (used under applyMu).
 	made map[string]madeSpecs
+	// shd is the self-heal daemon's topology and its settling (under applyMu).
+	shd shdSettling
+}
+
+// shdSettleTime is how long the self-heal daemon's wanted topology must
+// hold before the running daemon is restarted for it: a burst of volume
+// starts or stops (a script starting fifty volumes) restarts it once, not
+// fifty times, each restart reconnecting it to every brick it heals.
+const shdSettleTime = 2 * time.Second
+
+// shdSettling holds back a change of the running self-heal daemon's
+// topology until it has held for settle.
+type shdSettling struct {
+	settle  time.Duration // shdSettleTime when zero
+	now     func() time.Time
+	applied string    // the topology the daemon's spec carries
+	wanted  string    // the topology the volumes ask for, since since
+	since   time.Time // when wanted was first asked for
+	timer   *time.Timer
+}
+
+// topology returns the topology for the daemon's spec. Starting or
+// stopping the daemon takes the wanted one at once; a running daemon's
+// change waits until want has held for the settle time, when recheck
+// (which applies again, and so calls topology) is called.
+func (s *shdSettling) topology(run bool, want string, recheck func()) string {
+	now := time.Now
+	if s.now != nil {
+		now = s.now
+	}
+	settle := s.settle
+	if settle == 0 {
+		settle = shdSettleTime
+	}
+	if !run || s.applied == "" || want == s.applied {
+		s.stop()
+		s.applied, s.wanted = want, want
+		if !run {
+			s.applied, s.wanted = "", ""
+		}
+		return want
+	}
+	t := now()
+	if want != s.wanted {
+		s.wanted, s.since = want, t
+	}
+	waited := t.Sub(s.since)
+	s.stop()
+	if waited >= settle {
+		s.applied = want
+		return want
+	}
+	// The callback leaves s alone: recheck takes applyMu and comes back
+	// here. One stopped too late only makes an extra apply.
+	s.timer = time.AfterFunc(settle-waited, recheck)
+	return s.applied
+}
+
+// stop cancels a pending recheck.
+func (s *shdSettling) stop() {
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
 }
 
 // madeSpecs are the brick specs made from one version of a volume.
@@ -138,6 +205,8 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 
 // apply hands the supervisor the daemons the current volumes need here.
 func (r *reconciler) apply() {
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
 	r.mu.Lock()
 	vols := make([]*commonv1.Volume, 0, len(r.vols))
 	for _, v := range r.vols {
@@ -180,7 +249,8 @@ func (r *reconciler) specs(vols []*commonv1.Volume) []supervisor.Spec {
 	for _, v := range healed {
 		topology.WriteString(made[v.Name].topology)
 	}
-	return append(out, r.shdSpec(len(healed) > 0, topology.String()))
+	run := len(healed) > 0
+	return append(out, r.shdSpec(run, r.shd.topology(run, topology.String(), r.apply)))
 }
 
 // volfileServer splits the configured volfile server into -s and

@@ -2,6 +2,7 @@ package servicemgr
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -44,4 +45,46 @@ func TestBrickSpecsAreRemadeOnlyForChangedVolumes(t *testing.T) {
 	r.specs([]*commonv1.Volume{vol("b", 12, commonv1.VolumeState_STARTED)})
 	require.NotContains(t, r.made, "a")
 	require.EqualValues(t, 12, r.made["b"].version)
+}
+
+func TestSelfHealDaemonRestartWaitsForTheTopologyToSettle(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	s := shdSettling{settle: time.Minute, now: func() time.Time { return clock }}
+	defer s.stop()
+	recheck := func() {}
+	require.Equal(t, "A", s.topology(true, "A", recheck), "starting takes the topology at once")
+	require.Equal(t, "A", s.topology(true, "AB", recheck), "a change of the running daemon's waits")
+	require.NotNil(t, s.timer, "a recheck is due when it has held")
+	clock = clock.Add(30 * time.Second)
+	require.Equal(t, "A", s.topology(true, "ABC", recheck), "another change: the wait starts again")
+	clock = clock.Add(59 * time.Second)
+	require.Equal(t, "A", s.topology(true, "ABC", recheck))
+	clock = clock.Add(time.Second)
+	require.Equal(t, "ABC", s.topology(true, "ABC", recheck), "held for the settle time: taken")
+	require.Nil(t, s.timer)
+
+	require.Equal(t, "ABC", s.topology(true, "ABCD", recheck))
+	require.Equal(t, "ABC", s.topology(true, "ABC", recheck), "back to the running topology: nothing to do")
+	require.Nil(t, s.timer)
+	require.Equal(t, "", s.topology(false, "", recheck), "stopping is at once")
+	require.Equal(t, "X", s.topology(true, "X", recheck), "and so is starting again")
+}
+
+func TestSelfHealDaemonSettleTimerAppliesAgain(t *testing.T) {
+	s := shdSettling{settle: 20 * time.Millisecond}
+	rechecked := make(chan struct{}, 1)
+	recheck := func() {
+		select {
+		case rechecked <- struct{}{}:
+		default:
+		}
+	}
+	require.Equal(t, "A", s.topology(true, "A", recheck))
+	require.Equal(t, "A", s.topology(true, "AB", recheck))
+	select {
+	case <-rechecked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no recheck once the topology had held")
+	}
+	require.Equal(t, "AB", s.topology(true, "AB", recheck))
 }
