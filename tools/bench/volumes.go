@@ -246,13 +246,19 @@ func cpuTime(pids []int) time.Duration {
 	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
-// settle waits, up to a minute, until the processes in procs and those
-// whose command line names dir (bricks, daemons) together use under 10% of
-// a CPU over a second, so that the work of creating or starting volumes
-// does not spill into the timed sets. It returns how long it waited.
+// settle waits, up to 90 s, until the processes in procs and those whose
+// command line names dir (bricks, daemons) together have used under 3% of
+// a CPU in each of 3 seconds in a row, so that the work of creating or
+// starting volumes does not spill into the timed sets. It returns how long
+// it waited.
 func settle(procs map[string][]int, dir string) time.Duration {
+	// 3% of a CPU, for 3 s: after volumes start, the bricks and self-heal
+	// daemons go on setting up (connections, first heal crawls) for
+	// seconds at a few percent, and glusterd-ng restarts a node's self-heal
+	// daemon 2 s after the set of volumes it heals last changed.
 	t0 := time.Now()
-	for time.Since(t0) < time.Minute {
+	quiet := 0
+	for quiet < 3 && time.Since(t0) < 90*time.Second {
 		pids, _ := glusterd.Processes(dir)
 		for _, p := range procs {
 			pids = append(pids, p...)
@@ -261,12 +267,18 @@ func settle(procs map[string][]int, dir string) time.Duration {
 		pids = slices.Compact(pids)
 		c0 := cpuTime(pids)
 		time.Sleep(time.Second)
-		if cpuTime(pids)-c0 < 100*time.Millisecond {
-			break
+		if cpuTime(pids)-c0 < settledCPU {
+			quiet++
+		} else {
+			quiet = 0
 		}
 	}
 	return time.Since(t0)
 }
+
+// settledCPU is the CPU time per second under which a cluster counts as
+// settled.
+const settledCPU = 30 * time.Millisecond
 
 // quickReads returns the values of performance.quick-read to set one after
 // the other, starting from its default (on), so that each changes it.
@@ -513,7 +525,7 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 	fmt.Fprintf(&b, "- glusterd-ng transactions its one orchestrator, which never stopped, nevertheless took over as left unfinished (\"recovering a transaction its orchestrator left unfinished\" in its log): %s.\n", listOrNone(bd.recoveries))
 
 	fmt.Fprintf(&b, "\n### `volume set` beside other volumes\n\n")
-	fmt.Fprintf(&b, "Operators report glusterd taking 81 s for a `volume set` at 151 volumes. One started replica-3 volume `sv`; beside it %s other replica-3 volumes (one brick on each node) are created one after the other, through the CLI for glusterd and through the REST API for glusterd-ng, and left unstarted. At each count `volume set sv performance.quick-read off|on` runs %d times (for glusterd-ng %d times through REST and %d through gdctl, alternating), each 200 ms after the previous one returned, alternating the value so that every set changes it; median and p90 reported. Management CPU is the CPU time the management processes (the three glusterd; for glusterd-ng Consul and every service) used per set, measured until 1 s after the last set, so it includes work a set causes after it has returned; bricks and self-heal daemons are not counted in it (their CPU per set over the same time is listed apart, after the management processes). Create is the mean time of one `volume create` (CLI for glusterd, REST for glusterd-ng) of the other volumes made to reach the count. The tree column is what glusterd-ng keeps in Consul before the sets (keys by kind; every operation so far left a journal record in `transactions`; tombstones are deletion records, kept in their kind's directory), and the size of the volumes' directory, which the change feed behind the VOLUME watches of every servicemgr and portmap lists after each volume change. Target: set time independent of the number of volumes (here: the median with the most volumes within 1.25× of the one with the fewest).\n\n", joinInts(levels), sets, sets, sets)
+	fmt.Fprintf(&b, "Operators report glusterd taking 81 s for a `volume set` at 151 volumes. One started replica-3 volume `sv`; beside it %s other replica-3 volumes (one brick on each node) are created one after the other, through the CLI for glusterd and through the REST API for glusterd-ng, and left unstarted. Before the sets at each count the bench waits until the cluster's processes (management, bricks and self-heal daemons) together use under 3%% of a CPU in each of three seconds in a row (waited for at most 90 s), so that the work of making or starting the volumes is over. At each count `volume set sv performance.quick-read off|on` runs %d times (for glusterd-ng %d times through REST and %d through gdctl, alternating), each 200 ms after the previous one returned, alternating the value so that every set changes it; median and p90 reported. Management CPU is the CPU time the management processes (the three glusterd; for glusterd-ng Consul and every service) used per set, measured until 1 s after the last set, so it includes work a set causes after it has returned; bricks and self-heal daemons are not counted in it (their CPU per set over the same time is listed apart, after the management processes). Create is the mean time of one `volume create` (CLI for glusterd, REST for glusterd-ng) of the other volumes made to reach the count. The tree column is what glusterd-ng keeps in Consul before the sets (keys by kind; every operation so far left a journal record in `transactions`; tombstones are deletion records, kept in their kind's directory), and the size of the volumes' directory, which the change feed behind the VOLUME watches of every servicemgr and portmap lists after each volume change. Target: set time independent of the number of volumes (here: the median with the most volumes within 1.25× of the one with the fewest).\n\n", joinInts(levels), sets, sets, sets)
 	b.WriteString("| other volumes | glusterd set median / p90 | glusterd-ng gdctl set median / p90 | glusterd-ng REST set median / p90 | gdctl ÷ gluster | management CPU per set: glusterd / glusterd-ng | create, each: glusterd CLI / glusterd-ng REST | glusterd-ng tree in Consul |\n|---|---|---|---|---|---|---|---|\n")
 	for _, n := range levels {
 		g, ratio, gcpu, gcreate := "–", "–", "–", "–"
