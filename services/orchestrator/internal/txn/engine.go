@@ -130,6 +130,9 @@ type Engine struct {
 	// renewed is when the session was last known alive (opened or renewed).
 	renewed time.Time
 	running map[string]bool // transaction ids this engine is running
+	// ended are the records of transactions this engine ran to their end,
+	// as last written, for the recovery pass to keep without reading them.
+	ended map[string]*commonv1.Transaction
 
 	// finished are the journal's records the recovery pass has read
 	// finished, by id: they never change again unless someone edits or
@@ -162,7 +165,7 @@ func New(cfg Config, store *storeclient.Client, actions map[string]Action, logge
 	if cfg.History <= 0 {
 		cfg.History = 200
 	}
-	return &Engine{cfg: cfg, store: store, actions: actions, log: logger, running: map[string]bool{}, finished: map[string]*storev1.Resource{}}
+	return &Engine{cfg: cfg, store: store, actions: actions, log: logger, running: map[string]bool{}, ended: map[string]*commonv1.Transaction{}, finished: map[string]*storev1.Resource{}}
 }
 
 // Run keeps the engine's session and recovers unfinished transactions
@@ -488,8 +491,15 @@ func (h *handle) failpoint(point string) error {
 // run drives a begun transaction to its end.
 func (h *handle) run(ctx context.Context) (*commonv1.Transaction, error) {
 	defer func() {
+		var ended *commonv1.Transaction
+		if !unfinished(h.txn) && h.txn.FinishedAt != nil && h.txn.Version != 0 {
+			ended = proto.CloneOf(h.txn)
+		}
 		h.e.mu.Lock()
 		delete(h.e.running, h.txn.Id)
+		if ended != nil && len(h.e.ended) < maxEnded {
+			h.e.ended[ended.Id] = ended
+		}
 		h.e.mu.Unlock()
 	}()
 	deadline := h.txn.Deadline.AsTime()
@@ -872,12 +882,23 @@ func unfinished(t *commonv1.Transaction) bool {
 	return false
 }
 
+// maxEnded bounds the records of ended transactions kept for the next
+// recovery pass; beyond it, the pass reads them.
+const maxEnded = 10000
+
 // recoverAll finds unfinished transactions whose lock is free (their
 // orchestrator is gone), takes their lock and finishes them: a
 // transaction that had not committed is rolled back, one that had is
 // rolled forward. It lists the journal's keys and reads only the records
-// it has not read finished before, then collects old finished records.
+// it has neither read finished before nor run to their end itself, then
+// collects old finished records.
 func (e *Engine) recoverAll(ctx context.Context) {
+	e.mu.Lock()
+	for id, t := range e.ended {
+		e.finished[id] = &storev1.Resource{Body: &storev1.Resource_Transaction{Transaction: t}}
+	}
+	clear(e.ended)
+	e.mu.Unlock()
 	l, err := e.store.Raw().List(ctx, &storev1.ListRequest{Kind: storev1.Kind_TRANSACTION, KeysOnly: true})
 	if err != nil {
 		return

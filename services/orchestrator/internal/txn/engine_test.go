@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
@@ -865,6 +866,27 @@ func TestRecoveryPassReadsOnlyRecordsNotSeenFinished(t *testing.T) {
 	require.NotContains(t, e.finished, id)
 	e.recoverAll(ctx)
 	require.Contains(t, e.finished, id)
+}
+
+func TestRecoveryPassKeepsWhatTheEngineRanWithoutReadingIt(t *testing.T) {
+	st, cc := newCountingStore(t)
+	n := newNodes()
+	e := New(Config{Owner: uuid.NewString(), SessionTTL: 10 * time.Second, StepTimeout: time.Minute, Timeout: time.Minute},
+		st, n.actions("e1"), zaptest.NewLogger(t))
+	ctx := context.Background()
+	ok, err := e.Execute(ctx, Plan{Operation: "test.create", Target: "volume/ok", Steps: steps("a"), Commit: createVolume("ok")}, false)
+	require.NoError(t, err)
+	n.doErr["b"] = errs.New(errs.Precondition, "no")
+	_, err = e.Execute(ctx, Plan{Operation: "test.create", Target: "volume/back", Steps: steps("b")}, false)
+	require.Error(t, err)
+	cc.count("")
+
+	e.recoverAll(ctx)
+	require.Zero(t, cc.count("Get"), "both records are known from running them")
+	require.Len(t, e.finished, 2)
+	stored := record(t, st, ok.Id)
+	require.Equal(t, stored.Version, e.finished[ok.Id].GetTransaction().Version, "kept at the version last written")
+	require.True(t, proto.Equal(stored, e.finished[ok.Id].GetTransaction()), "kept as stored")
 }
 
 func TestCollectableOrderAndBounds(t *testing.T) {
