@@ -253,8 +253,7 @@ func (s *Store) List(ctx context.Context, kind storev1.Kind, nodeID string) ([]*
 	out := make([]*storev1.Resource, 0, len(entries))
 	for i := range entries {
 		e := &entries[i]
-		p, ok := s.layout.Parse(e.Key)
-		if !ok || p.Tombstone || p.Compacted || p.Key.Kind != kind || dead(kind, e) {
+		if _, ok := s.resourceKey(kind, e.Key); !ok || dead(kind, e) {
 			continue
 		}
 		r, err := schema.Decode(kind, e.Value, e.ModifyIndex)
@@ -285,13 +284,21 @@ func (s *Store) ListKeys(ctx context.Context, kind storev1.Kind) ([]*storev1.Res
 	}
 	out := make([]*storev1.ResourceKey, 0, len(keys))
 	for _, k := range keys {
-		p, ok := s.layout.Parse(k)
-		if !ok || p.Tombstone || p.Compacted || p.Key.Kind != kind {
-			continue
+		if key, ok := s.resourceKey(kind, k); ok {
+			out = append(out, key)
 		}
-		out = append(out, p.Key)
 	}
 	return out, index, nil
+}
+
+// resourceKey reads a Consul key listed under kind's prefix: ok only for a
+// resource of kind, not its deletion records or compacted version.
+func (s *Store) resourceKey(kind storev1.Kind, key string) (*storev1.ResourceKey, bool) {
+	p, ok := s.layout.Parse(key)
+	if !ok || p.Tombstone || p.Compacted || p.Key.Kind != kind {
+		return nil, false
+	}
+	return p.Key, true
 }
 
 // Create writes a resource that must not exist; RUNTIME entries need a session.
