@@ -94,12 +94,12 @@ func (s *shdSettling) topology(run bool, want string, recheck func()) string {
 	if settle == 0 {
 		settle = shdSettleTime
 	}
+	if !run {
+		want = "" // a stopped daemon has no topology; the next start is at once
+	}
 	if !run || s.applied == "" || want == s.applied {
 		s.stop()
 		s.applied, s.wanted = want, want
-		if !run {
-			s.applied, s.wanted = "", ""
-		}
 		return want
 	}
 	t := now()
