@@ -178,19 +178,14 @@ func (r *reconciler) watch(ctx context.Context) {
 			}
 			switch ev.Type {
 			case storev1.EventType_PUT:
-				if v := ev.Resource.GetVolume(); v != nil {
-					r.mu.Lock()
-					r.vols[v.Name] = v
-					r.mu.Unlock()
+				if v := ev.Resource.GetVolume(); v != nil && r.put(v) {
+					r.apply()
 				}
 			case storev1.EventType_DELETE:
-				r.mu.Lock()
-				delete(r.vols, ev.Key.GetName())
-				r.mu.Unlock()
-			default:
-				continue
+				if r.remove(ev.Key.GetName()) {
+					r.apply()
+				}
 			}
-			r.apply()
 		}
 		sleepCtx(ctx, 500*time.Millisecond)
 	}
@@ -201,6 +196,64 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// put records a volume's new version and says whether this node's daemons
+// must be applied again: not when the change leaves every daemon here as it
+// was (an option set, which reaches the daemons as FETCHSPEC, or any change
+// of a volume with no brick here), so that such a change costs this node
+// nothing for the other volumes.
+func (r *reconciler) put(v *commonv1.Volume) bool {
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	r.mu.Lock()
+	r.vols[v.Name] = v
+	r.mu.Unlock()
+	old, ok := r.made[v.Name]
+	if !ok || v.Version == 0 {
+		return true
+	}
+	if old.version == v.Version {
+		return false
+	}
+	m := r.makeSpecs(v)
+	if !sameDaemons(old, m) {
+		return true
+	}
+	r.made[v.Name] = m
+	return false
+}
+
+// remove forgets a deleted volume and says whether this node's daemons
+// must be applied again: only when it had a brick here.
+func (r *reconciler) remove(name string) bool {
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	r.mu.Lock()
+	delete(r.vols, name)
+	r.mu.Unlock()
+	old, ok := r.made[name]
+	if !ok || len(old.specs) > 0 {
+		return true
+	}
+	delete(r.made, name)
+	return false
+}
+
+// sameDaemons says whether two versions of a volume ask for the same
+// daemons here: the same brick daemons, run or not alike, with the same
+// identity, and the same line in the self-heal daemon's topology. Whether
+// the self-heal daemon serves the volume follows from these (its state
+// shows in its bricks' Run, its type and bricks in its topology line); it
+// never serves a volume with no brick here.
+func sameDaemons(a, b madeSpecs) bool {
+	if len(a.specs) == 0 && len(b.specs) == 0 {
+		return true
+	}
+	return a.topology == b.topology && slices.EqualFunc(a.specs, b.specs, func(x, y supervisor.Spec) bool {
+		return x.Name == y.Name && x.Run == y.Run && x.Fingerprint == y.Fingerprint && x.Kind == y.Kind &&
+			x.Volume == y.Volume && x.BrickID == y.BrickID && x.BrickPath == y.BrickPath
+	})
 }
 
 // apply hands the supervisor the daemons the current volumes need here.
@@ -229,15 +282,7 @@ func (r *reconciler) specs(vols []*commonv1.Volume) []supervisor.Spec {
 		if !ok || v.Version == 0 || m.version != v.Version {
 			// A volume's version is its record's ModifyIndex: the same
 			// version is the same record, and so the same specs.
-			m = madeSpecs{version: v.Version, topology: daemons.SelfHealTopologyOf(v)}
-			started := v.State == commonv1.VolumeState_STARTED
-			for _, sv := range v.Subvolumes {
-				for _, b := range sv.Bricks {
-					if b.PeerId == node {
-						m.specs = append(m.specs, r.brickSpec(v, b, started))
-					}
-				}
-			}
+			m = r.makeSpecs(v)
 		}
 		made[v.Name] = m
 		out = append(out, m.specs...)
@@ -251,6 +296,22 @@ func (r *reconciler) specs(vols []*commonv1.Volume) []supervisor.Spec {
 	}
 	run := len(healed) > 0
 	return append(out, r.shdSpec(run, r.shd.topology(run, topology.String(), r.apply)))
+}
+
+// makeSpecs makes the specs of v's bricks on this node and its line of
+// the self-heal daemon's topology.
+func (r *reconciler) makeSpecs(v *commonv1.Volume) madeSpecs {
+	node := r.s.NodeID()
+	m := madeSpecs{version: v.Version, topology: daemons.SelfHealTopologyOf(v)}
+	started := v.State == commonv1.VolumeState_STARTED
+	for _, sv := range v.Subvolumes {
+		for _, b := range sv.Bricks {
+			if b.PeerId == node {
+				m.specs = append(m.specs, r.brickSpec(v, b, started))
+			}
+		}
+	}
+	return m
 }
 
 // volfileServer splits the configured volfile server into -s and

@@ -88,3 +88,49 @@ func TestSelfHealDaemonSettleTimerAppliesAgain(t *testing.T) {
 	}
 	require.Equal(t, "AB", s.topology(true, "AB", recheck))
 }
+
+// A volume change that leaves this node's daemons as they were (an option
+// set, or any change of a volume with no brick here) is recorded without
+// applying every volume's daemons again; one that touches them is applied.
+func TestOnlyChangesOfThisNodesDaemonsAreApplied(t *testing.T) {
+	const node = "7c1f7b8e-3d2a-4d0e-9a5b-2f6f0c9d1e21"
+	ident, err := identity.Open(t.TempDir(), node)
+	require.NoError(t, err)
+	cfg := DefaultConfig()
+	cfg.RunDir, cfg.LogDir = t.TempDir(), t.TempDir()
+	r := &reconciler{s: &Server{cfg: cfg, ident: ident}, vols: map[string]*commonv1.Volume{}}
+	vol := func(name string, version uint64, state commonv1.VolumeState, here bool, opts map[string]string) *commonv1.Volume {
+		peer := "other"
+		if here {
+			peer = node
+		}
+		return &commonv1.Volume{Name: name, Id: name + "-id", Version: version, State: state, Type: commonv1.VolumeType_REPLICATE,
+			ReplicaCount: 2, Options: opts, Subvolumes: []*commonv1.Subvolume{{Bricks: []*commonv1.Brick{
+				{Id: name + "-b1", Host: "n1", Path: "/b/" + name, PeerId: peer},
+				{Id: name + "-b2", Host: "n2", Path: "/b/" + name, PeerId: "third"},
+			}}}}
+	}
+	started, stopped := commonv1.VolumeState_STARTED, commonv1.VolumeState_STOPPED
+	for _, v := range []*commonv1.Volume{vol("a", 10, started, true, nil), vol("far", 11, started, false, nil)} {
+		require.True(t, r.put(v), "a volume not seen before is applied")
+	}
+	r.specs([]*commonv1.Volume{r.vols["a"], r.vols["far"]})
+
+	require.False(t, r.put(vol("a", 10, started, true, nil)), "the same version again")
+	require.False(t, r.put(vol("a", 12, started, true, map[string]string{"performance.quick-read": "off"})), "an option set")
+	require.EqualValues(t, 12, r.made["a"].version, "the new version is kept")
+	require.Equal(t, "off", r.vols["a"].Options["performance.quick-read"])
+	require.True(t, r.put(vol("a", 13, stopped, true, nil)), "a stop changes whether its brick runs")
+
+	require.False(t, r.put(vol("far", 14, stopped, false, nil)), "no brick here: nothing to do")
+	require.True(t, r.put(vol("far", 15, started, true, nil)), "a brick here now")
+	r.specs([]*commonv1.Volume{r.vols["a"], r.vols["far"]})
+
+	require.True(t, r.remove("far"), "its brick here goes")
+	r.specs([]*commonv1.Volume{r.vols["a"]})
+	require.True(t, r.put(vol("gone", 16, started, false, nil)))
+	r.specs([]*commonv1.Volume{r.vols["a"], r.vols["gone"]})
+	require.False(t, r.remove("gone"), "never had a brick here")
+	require.NotContains(t, r.vols, "gone")
+	require.NotContains(t, r.made, "gone")
+}
