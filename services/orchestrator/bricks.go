@@ -136,11 +136,15 @@ func (s *volumes) healSteps(ctx context.Context, after *commonv1.Volume, added [
 
 // change runs plan's steps and commits changed in place of vol (check-and-set).
 func (s *volumes) change(ctx context.Context, op string, vol, changed *commonv1.Volume, steps []*commonv1.TransactionStep, async bool) (*commonv1.Transaction, error) {
-	plan := txn.Plan{Operation: op, Target: target(vol.Name), Steps: steps,
+	return s.run(ctx, changePlan(op, vol, changed, steps), async)
+}
+
+// changePlan is the plan of change: steps, then the record's update.
+func changePlan(op string, vol, changed *commonv1.Volume, steps []*commonv1.TransactionStep) txn.Plan {
+	return txn.Plan{Operation: op, Target: target(vol.Name), Steps: steps,
 		Commit: func(context.Context) ([]*storev1.Operation, error) {
 			return []*storev1.Operation{{Op: &storev1.Operation_Update{Update: &storev1.UpdateRequest{Resource: volumeResource(changed), ResourceVersion: vol.Version}}}}, nil
 		}}
-	return s.run(ctx, plan, async)
 }
 
 // AddBricks adds whole sets, or raises the replica count, as `gluster

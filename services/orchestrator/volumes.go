@@ -190,11 +190,24 @@ func (s *volumes) DeleteVolume(ctx context.Context, req *orchestratorv1.DeleteVo
 }
 
 // update writes a changed volume record in one transaction (change
-// without node steps) and answers with the volume as it is now.
+// without node steps) and answers with the volume as it is now: as the
+// commit wrote it, or (async) as the store has it.
 func (s *volumes) update(ctx context.Context, op string, vol, changed *commonv1.Volume, async bool) (*orchestratorv1.VolumeOperationResponse, error) {
-	t, err := s.change(ctx, op, vol, changed, nil, async)
+	plan := changePlan(op, vol, changed, nil)
+	var written *commonv1.Volume
+	if !async {
+		plan.Committed = func(r []*storev1.OperationResult) {
+			if len(r) > 0 {
+				written = r[0].GetResource().GetVolume()
+			}
+		}
+	}
+	t, err := s.run(ctx, plan, async)
 	if err != nil {
 		return nil, err
+	}
+	if written != nil {
+		return &orchestratorv1.VolumeOperationResponse{TransactionId: t.Id, Volume: written}, nil
 	}
 	return s.answer(ctx, vol.Name, t), nil
 }

@@ -329,6 +329,49 @@ func TestSuccessJournalsEveryStepAndReleasesTheLock(t *testing.T) {
 	requireLockFree(t, st, plan.Target)
 }
 
+// A transaction with nothing to do after its commit gives its lock back in
+// the commit's own write: a change takes two store writes (begin, commit)
+// and no separate release. One with after-commit steps keeps its lock
+// until they are done; one whose commit is refused still releases it.
+func TestCommitReleasesTheLockWhenNothingFollowsIt(t *testing.T) {
+	st, calls := newCountingStore(t)
+	n := newNodes()
+	e := startEngine(t, st, n.actions("e1"), nil)
+	calls.count("")
+	tx, err := e.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/one", Commit: createVolume("one")}, false)
+	require.NoError(t, err)
+	calls.mu.Lock()
+	writes := map[string]int{"Apply": calls.calls["Apply"], "Delete": calls.calls["Delete"]}
+	calls.mu.Unlock()
+	require.Equal(t, map[string]int{"Apply": 2, "Delete": 0}, writes, "begin and commit, the lock released in the commit")
+	require.Equal(t, commonv1.TransactionState_SUCCEEDED, record(t, st, tx.Id).State)
+	requireLockFree(t, st, "volume/one")
+	_, err = st.Volume(context.Background(), "one")
+	require.NoError(t, err)
+
+	// Steps before the commit only: released in the commit as well.
+	_, err = e.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/two", Steps: steps("a"), Commit: createVolume("two")}, false)
+	require.NoError(t, err)
+	requireLockFree(t, st, "volume/two")
+
+	// After-commit steps hold the lock until they have run.
+	after := steps("z")
+	after[0].AfterCommit = true
+	n.onDo["z"] = func() {
+		_, err := st.Raw().Get(context.Background(), &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_LOCK, Name: LockName("volume/three")}})
+		n.record("z sees the lock held: %v", err == nil)
+	}
+	_, err = e.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/three", Steps: after, Commit: createVolume("three")}, false)
+	require.NoError(t, err)
+	require.Contains(t, n.events(), "z sees the lock held: true")
+	requireLockFree(t, st, "volume/three")
+
+	// A refused commit (the volume exists already) releases the lock too.
+	_, err = e.Execute(context.Background(), Plan{Operation: "test.create", Target: "volume/one", Commit: createVolume("one")}, false)
+	require.Error(t, err)
+	requireLockFree(t, st, "volume/one")
+}
+
 func TestFailingStepRollsBackEarlierOnesNewestFirst(t *testing.T) {
 	st := newStore(t)
 	n := newNodes()
