@@ -11,19 +11,27 @@ import (
 	"github.com/glusterd-ng/glusterd-ng/libs/identity"
 )
 
-// A volume's brick specs are made again only when its version moves; the
-// specs of the other volumes are the ones made before.
-func TestBrickSpecsAreRemadeOnlyForChangedVolumes(t *testing.T) {
-	const node = "7c1f7b8e-3d2a-4d0e-9a5b-2f6f0c9d1e21"
-	ident, err := identity.Open(t.TempDir(), node)
+// testNode is the node id of testReconciler's node.
+const testNode = "7c1f7b8e-3d2a-4d0e-9a5b-2f6f0c9d1e21"
+
+// testReconciler is a reconciler of node testNode with no supervisor, for
+// the specs it makes.
+func testReconciler(t *testing.T) *reconciler {
+	ident, err := identity.Open(t.TempDir(), testNode)
 	require.NoError(t, err)
 	cfg := DefaultConfig()
 	cfg.RunDir, cfg.LogDir = t.TempDir(), t.TempDir()
-	r := &reconciler{s: &Server{cfg: cfg, ident: ident}}
+	return &reconciler{s: &Server{cfg: cfg, ident: ident}, vols: map[string]*commonv1.Volume{}}
+}
+
+// A volume's brick specs are made again only when its version moves; the
+// specs of the other volumes are the ones made before.
+func TestBrickSpecsAreRemadeOnlyForChangedVolumes(t *testing.T) {
+	r := testReconciler(t)
 	vol := func(name string, version uint64, state commonv1.VolumeState) *commonv1.Volume {
 		return &commonv1.Volume{Name: name, Id: name + "-id", Version: version, State: state, Type: commonv1.VolumeType_DISTRIBUTE,
 			Subvolumes: []*commonv1.Subvolume{{Bricks: []*commonv1.Brick{
-				{Id: name + "-b1", Host: "n1", Path: "/b/" + name, PeerId: node},
+				{Id: name + "-b1", Host: "n1", Path: "/b/" + name, PeerId: testNode},
 				{Id: name + "-b2", Host: "n2", Path: "/b/" + name, PeerId: "other"},
 			}}}}
 	}
@@ -93,16 +101,11 @@ func TestSelfHealDaemonSettleTimerAppliesAgain(t *testing.T) {
 // set, or any change of a volume with no brick here) is recorded without
 // applying every volume's daemons again; one that touches them is applied.
 func TestOnlyChangesOfThisNodesDaemonsAreApplied(t *testing.T) {
-	const node = "7c1f7b8e-3d2a-4d0e-9a5b-2f6f0c9d1e21"
-	ident, err := identity.Open(t.TempDir(), node)
-	require.NoError(t, err)
-	cfg := DefaultConfig()
-	cfg.RunDir, cfg.LogDir = t.TempDir(), t.TempDir()
-	r := &reconciler{s: &Server{cfg: cfg, ident: ident}, vols: map[string]*commonv1.Volume{}}
+	r := testReconciler(t)
 	vol := func(name string, version uint64, state commonv1.VolumeState, here bool, opts map[string]string) *commonv1.Volume {
 		peer := "other"
 		if here {
-			peer = node
+			peer = testNode
 		}
 		return &commonv1.Volume{Name: name, Id: name + "-id", Version: version, State: state, Type: commonv1.VolumeType_REPLICATE,
 			ReplicaCount: 2, Options: opts, Subvolumes: []*commonv1.Subvolume{{Bricks: []*commonv1.Brick{
