@@ -197,6 +197,8 @@ type rpcSample struct {
 	// connection slept for, how long after that time the generator woke:
 	// its own lateness (timer and CPU), not the server's.
 	late []time.Duration
+	// roundP99 is each measured round's p99 (rpcRounds), in round order.
+	roundP99 []time.Duration
 }
 
 // rpcRun runs `workers` connections calling op for d. With rate 0 each
@@ -356,6 +358,7 @@ func rpcRounds(n int, run func(i int, d time.Duration) (rpcSample, error), d tim
 			out[i].lat = append(out[i].lat, s.lat...)
 			out[i].elapsed += s.elapsed
 			out[i].late = append(out[i].late, s.late...)
+			out[i].roundP99 = append(out[i].roundP99, s.pct(.99))
 		}
 	}
 	return out, nil
@@ -538,7 +541,7 @@ func rpcVerdict(ops []rpcOp, closed [][]rpcSample, paced [][]rpcPaced, stock int
 			for _, s := range p.results {
 				behind = behind || s.opsPerSec() < rpcBehind*float64(p.rate)
 			}
-			parts = append(parts, fmt.Sprintf("%s %s against %s at %d requests/s", op.name, ms3(ours.pct(.99)), ms3(gd.pct(.99)), p.rate))
+			parts = append(parts, fmt.Sprintf("%s %s against %s at %d requests/s%s", op.name, ms3(ours.pct(.99)), ms3(gd.pct(.99)), p.rate, roundsNoWorse(ours, gd)))
 		}
 		if len(parts) == 0 {
 			continue
@@ -551,6 +554,25 @@ func rpcVerdict(ops []rpcOp, closed [][]rpcSample, paced [][]rpcPaced, stock int
 	}
 	v += fmt.Sprintf(" At capacity the p99 was %s. That is reported as measured and is not a like-for-like comparison: each server there runs at its own capacity, so ours carries a different load than glusterd on the same 2 cores shared with the generator; the fixed loads above are the comparison at equal load.", strings.Join(capP99, "; "))
 	return v
+}
+
+// roundsNoWorse says in how many of the alternating rounds ours had a p99
+// no worse than gd's, with each round's pair: how much of a verdict on the
+// pooled p99 is the machine's noise.
+func roundsNoWorse(ours, gd rpcSample) string {
+	n := min(len(ours.roundP99), len(gd.roundP99))
+	if n == 0 {
+		return ""
+	}
+	var pairs []string
+	k := 0
+	for r := range n {
+		if ours.roundP99[r].Microseconds() <= gd.roundP99[r].Microseconds() {
+			k++
+		}
+		pairs = append(pairs, fmt.Sprintf("%.3f/%.3f", float64(ours.roundP99[r].Microseconds())/1000, float64(gd.roundP99[r].Microseconds())/1000))
+	}
+	return fmt.Sprintf(" (no worse in %d of %d rounds; per round, ours/glusterd ms: %s)", k, n, strings.Join(pairs, ", "))
 }
 
 // ms3 formats d in milliseconds with 0.001 ms resolution, so that close

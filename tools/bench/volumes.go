@@ -59,6 +59,12 @@ type volRuns struct {
 	// createEach is the mean time of one create of the other volumes made
 	// to reach each count (from the count before).
 	createEach map[int]time.Duration
+	// startedAgain is the set with the fewest started again, once the
+	// volumes started beyond them were stopped: the same state as the
+	// first started count, measured after the most started, so that the
+	// machine's drift between the two shows (setCPUStartedAgain its CPU).
+	startedAgain       []time.Duration
+	setCPUStartedAgain cpuUse
 	// tree and treeStarted are glusterd-ng's tree in Consul at each count.
 	tree, treeStarted map[int]kvTree
 }
@@ -536,35 +542,58 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s / %s | %s / %s | %s |\n", n, g, pair(cli.scale[n]), pair(rest.scale[n]), ratio, gcpu, ms(rest.setCPU[n].total()), gcreate, ms(rest.createEach[n]), rest.tree[n].short())
 	}
 	met := true
-	trend := func(what string, levels []int, pick func(*volRuns) map[int][]time.Duration) {
+	// trend reports how the set time grew from the fewest to the most
+	// volumes. With again (the fewest measured a second time, after the
+	// most), the baseline is the mean of the two medians of the fewest,
+	// which cancels a drift of the machine that is linear in time.
+	trend := func(what string, levels []int, pick func(*volRuns) map[int][]time.Duration, again func(*volRuns) []time.Duration) {
 		if len(levels) < 2 {
 			return
 		}
 		lo, hi := levels[0], levels[len(levels)-1]
-		slope := func(s map[int][]time.Duration) string {
-			d := quantile(s[hi], .5) - quantile(s[lo], .5)
+		base := func(r *volRuns) time.Duration {
+			m := quantile(pick(r)[lo], .5)
+			if again != nil && len(again(r)) > 0 {
+				m = (m + quantile(again(r), .5)) / 2
+			}
+			return m
+		}
+		slope := func(r *volRuns) string {
+			d := quantile(pick(r)[hi], .5) - base(r)
 			return fmt.Sprintf("%+.3f ms", float64(d.Microseconds())/1000/float64(hi-lo))
 		}
-		growth := func(s map[int][]time.Duration) float64 {
-			return float64(quantile(s[hi], .5)) / float64(quantile(s[lo], .5))
+		growth := func(r *volRuns) float64 { return float64(quantile(pick(r)[hi], .5)) / float64(base(r)) }
+		before := func(r *volRuns) float64 {
+			return float64(quantile(pick(r)[hi], .5)) / float64(quantile(pick(r)[lo], .5))
 		}
-		fmt.Fprintf(&b, "\nSlope (median at %d %s − median at %d, per volume): glusterd-ng REST %s, gdctl %s", hi, what, lo, slope(pick(rest)), slope(pick(cli)))
-		if stock != nil {
-			fmt.Fprintf(&b, ", glusterd %s", slope(pick(stock)))
+		baseline := fmt.Sprintf("median at %d", lo)
+		if again != nil {
+			baseline = fmt.Sprintf("mean of the medians at %d before and again after", lo)
 		}
-		fmt.Fprintf(&b, ". Median at %d ÷ median at %d: glusterd-ng REST %.2f×, gdctl %.2f×", hi, lo, growth(pick(rest)), growth(pick(cli)))
+		fmt.Fprintf(&b, "\nSlope (median at %d %s − %s, per volume): glusterd-ng REST %s, gdctl %s", hi, what, baseline, slope(rest), slope(cli))
 		if stock != nil {
-			fmt.Fprintf(&b, ", glusterd %.2f×", growth(pick(stock)))
+			fmt.Fprintf(&b, ", glusterd %s", slope(stock))
+		}
+		fmt.Fprintf(&b, ". Median at %d ÷ %s: glusterd-ng REST %.2f×, gdctl %.2f×", hi, baseline, growth(rest), growth(cli))
+		if stock != nil {
+			fmt.Fprintf(&b, ", glusterd %.2f×", growth(stock))
+		}
+		if again != nil {
+			fmt.Fprintf(&b, " (÷ the median at %d before alone: glusterd-ng REST %.2f×, gdctl %.2f×", lo, before(rest), before(cli))
+			if stock != nil {
+				fmt.Fprintf(&b, ", glusterd %.2f×", before(stock))
+			}
+			b.WriteString(")")
 		}
 		b.WriteString(".\n")
-		met = met && growth(pick(rest)) <= 1.25 && growth(pick(cli)) <= 1.25
+		met = met && growth(rest) <= 1.25 && growth(cli) <= 1.25
 	}
-	trend("other volumes", levels, func(r *volRuns) map[int][]time.Duration { return r.scale })
+	trend("other volumes", levels, func(r *volRuns) map[int][]time.Duration { return r.scale }, nil)
 	fmt.Fprintf(&b, "glusterd-ng's management CPU per set by process, at %d and at %d other volumes: %s; %s.\n", levels[0], levels[len(levels)-1], rest.setCPU[levels[0]], rest.setCPU[levels[len(levels)-1]])
 
 	if len(startedLevels) > 0 {
 		all := levels[len(levels)-1]
-		fmt.Fprintf(&b, "\nThen, with all %d other volumes there, %s of them are started one after the other (through `volume start`), and the sets are timed again as above. Every started volume adds three brick processes; the self-heal daemon of each node serves every started replicated volume. A brick works in the background whichever management runs it: every 10 s (`storage.janitor-sleep-duration`) its posix janitor runs as a synctask whose 2 MiB stack is allocated and zeroed afresh, and when that memory had gone back to the system it is faulted in page by page: about 1 ms of CPU per brick on an idle machine, 4–9 ms in this benchmark (perf: page faults under `__gf_calloc`, `synctask_new1`, the janitor's timer callback in posix.so). With 50 volumes started that is 150 bricks, in waves that follow the order they were started, taking CPU from whatever runs meanwhile in either cluster; the bricks' CPU per set is listed after the management processes'.\n\n", all, joinInts(startedLevels))
+		fmt.Fprintf(&b, "\nThen, with all %d other volumes there, %s of them are started one after the other (through `volume start`), and the sets are timed again as above. Every started volume adds three brick processes; the self-heal daemon of each node serves every started replicated volume. A brick works in the background whichever management runs it: every 10 s (`storage.janitor-sleep-duration`) its posix janitor runs as a synctask whose 2 MiB stack is allocated and zeroed afresh, and when that memory had gone back to the system it is faulted in page by page: about 1 ms of CPU per brick on an idle machine, 4–9 ms in this benchmark (perf: page faults under `__gf_calloc`, `synctask_new1`, the janitor's timer callback in posix.so). With 50 volumes started that is 150 bricks, in waves that follow the order they were started, taking CPU from whatever runs meanwhile in either cluster; the bricks' CPU per set is listed after the management processes'. Last, the volumes started beyond the first count are stopped again (newest first) and the sets are timed once more in what is the first count's state again; the target's ratio for this series divides by the mean of the two medians at the first count, before and after, so that a drift of the machine over the series (other engineers' runs come and go) does not pass for growth, and the ratio to the first median alone is given beside it.\n\n", all, joinInts(startedLevels))
 		b.WriteString("| other volumes started | glusterd set median / p90 | glusterd-ng gdctl set median / p90 | glusterd-ng REST set median / p90 | gdctl ÷ gluster | management CPU per set: glusterd / glusterd-ng | glusterd-ng tree in Consul |\n|---|---|---|---|---|---|---|\n")
 		for _, n := range startedLevels {
 			g, ratio, gcpu := "–", "–", "–"
@@ -574,7 +603,17 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 			}
 			fmt.Fprintf(&b, "| %d of %d | %s | %s | %s | %s | %s / %s | %s |\n", n, all, g, pair(cli.scaleStarted[n]), pair(rest.scaleStarted[n]), ratio, gcpu, ms(rest.setCPUStarted[n].total()), rest.treeStarted[n].short())
 		}
-		trend("started", startedLevels, func(r *volRuns) map[int][]time.Duration { return r.scaleStarted })
+		var again func(*volRuns) []time.Duration
+		if len(rest.startedAgain) > 0 {
+			again = func(r *volRuns) []time.Duration { return r.startedAgain }
+			g, ratio, gcpu := "–", "–", "–"
+			if stock != nil && len(stock.startedAgain) > 0 {
+				g, gcpu = pair(stock.startedAgain), ms(stock.setCPUStartedAgain.total())
+				ratio = fmt.Sprintf("%.2f×", float64(quantile(cli.startedAgain, .5))/float64(quantile(stock.startedAgain, .5)))
+			}
+			fmt.Fprintf(&b, "| %d of %d again (the others stopped) | %s | %s | %s | %s | %s / %s | |\n", startedLevels[0], all, g, pair(cli.startedAgain), pair(rest.startedAgain), ratio, gcpu, ms(rest.setCPUStartedAgain.total()))
+		}
+		trend("started", startedLevels, func(r *volRuns) map[int][]time.Duration { return r.scaleStarted }, again)
 		fmt.Fprintf(&b, "glusterd-ng's management CPU per set by process, with %d and with %d started: %s; %s.\n", startedLevels[0], startedLevels[len(startedLevels)-1], rest.setCPUStarted[startedLevels[0]], rest.setCPUStarted[startedLevels[len(startedLevels)-1]])
 	}
 	fmt.Fprintf(&b, "\nTarget (glusterd-ng's set time independent of the number of volumes, created and started): %s.", map[bool]string{true: "met", false: "**not met**"}[met])
@@ -854,6 +893,7 @@ func stockVolumes(ctx context.Context, dir string, rounds, sets int, levels, sta
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd: %d other volumes (%s per create, settled in %s); set: %v, CPU per set %s\n", n, res.createEach[n].Round(time.Millisecond), waited.Round(time.Second), roundAll(d[0]), cpu)
 	}
 	started, next := 0, 0
+	var startedNames []string
 	for _, n := range startedLevels {
 		for ; started < min(n, others); next++ {
 			if next == others {
@@ -864,6 +904,7 @@ func stockVolumes(ctx context.Context, dir string, rounds, sets int, levels, sta
 				res.failures = append(res.failures, fmt.Sprintf("start %s: %v; started the next one instead", name, err))
 				continue
 			}
+			startedNames = append(startedNames, name)
 			started++
 		}
 		waited := settle(pids, dir)
@@ -873,6 +914,21 @@ func stockVolumes(ctx context.Context, dir string, rounds, sets int, levels, sta
 		}
 		res.scaleStarted[n], res.setCPUStarted[n] = d[0], cpu
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd: %d of %d other volumes started (settled in %s); set: %v, CPU per set %s\n", started, others, waited.Round(time.Second), roundAll(d[0]), cpu)
+	}
+	if len(startedLevels) > 1 {
+		first := min(startedLevels[0], len(startedNames))
+		for i := len(startedNames) - 1; i >= first; i-- {
+			if err := retried("stop "+startedNames[i], &res.failures, cli("volume", "stop", startedNames[i])); err != nil {
+				return nil, err
+			}
+		}
+		waited := settle(pids, dir)
+		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes started again", first), sets, pids, dir, set)
+		if err != nil {
+			return nil, fmt.Errorf("set with %d other volumes started again: %w", first, err)
+		}
+		res.startedAgain, res.setCPUStartedAgain = d[0], cpu
+		fmt.Fprintf(os.Stderr, "volumes bench: glusterd: %d of %d other volumes started again (settled in %s); set: %v, CPU per set %s\n", first, others, waited.Round(time.Second), roundAll(d[0]), cpu)
 	}
 	return res, nil
 }
@@ -1184,6 +1240,7 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: %d other volumes (%s per create, settled in %s, Consul tree %s); set: REST %v, gdctl %v, CPU per set %s\n", n, rest.createEach[n].Round(time.Millisecond), waited.Round(time.Second), rest.tree[n], roundAll(d[0]), roundAll(d[1]), cpu)
 	}
 	started, next := 0, 0
+	var startedNames []string
 	for _, n := range startedLevels {
 		for ; started < min(n, others); next++ {
 			if next == others {
@@ -1194,6 +1251,7 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 				rest.failures = append(rest.failures, fmt.Sprintf("start %s: %v; started the next one instead", name, err))
 				continue
 			}
+			startedNames = append(startedNames, name)
 			started++
 		}
 		waited := settle(pids, dir)
@@ -1205,6 +1263,25 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		}
 		rest.scaleStarted[n], cli.scaleStarted[n], rest.setCPUStarted[n] = d[0], d[1], cpu
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: %d of %d other volumes started (settled in %s, Consul tree %s); set: REST %v, gdctl %v, CPU per set %s\n", started, others, waited.Round(time.Second), rest.treeStarted[n], roundAll(d[0]), roundAll(d[1]), cpu)
+	}
+	if len(startedLevels) > 1 {
+		first := min(startedLevels[0], len(startedNames))
+		for i := len(startedNames) - 1; i >= first; i-- {
+			name := startedNames[i]
+			if err := retried("stop "+name, &rest.failures, func() error {
+				return c.call(ctx, http.MethodPost, "/v1/volumes/"+name+":stop", map[string]any{})
+			}); err != nil {
+				return nil, nil, err
+			}
+		}
+		waited := settle(pids, dir)
+		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: timing sets with %d other volumes started again\n", first)
+		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes started again", first), sets, pids, dir, setters...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("set with %d other volumes started again: %w", first, err)
+		}
+		rest.startedAgain, cli.startedAgain, rest.setCPUStartedAgain = d[0], d[1], cpu
+		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: %d of %d other volumes started again (settled in %s); set: REST %v, gdctl %v, CPU per set %s\n", first, others, waited.Round(time.Second), roundAll(d[0]), roundAll(d[1]), cpu)
 	}
 	// No operation runs now: a lock still held was leaked.
 	rest.heldLocks = c.heldLocks()
