@@ -65,6 +65,12 @@ type volRuns struct {
 	// machine's drift between the two shows (setCPUStartedAgain its CPU).
 	startedAgain       []time.Duration
 	setCPUStartedAgain cpuUse
+	// scaleAgain is the set with the fewest other volumes again, at the
+	// very end, once the others were stopped and deleted (setCPUAgain its
+	// CPU, treeAgain glusterd-ng's tree then).
+	scaleAgain  []time.Duration
+	setCPUAgain cpuUse
+	treeAgain   kvTree
 	// tree and treeStarted are glusterd-ng's tree in Consul at each count.
 	tree, treeStarted map[int]kvTree
 }
@@ -531,7 +537,7 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 	fmt.Fprintf(&b, "- glusterd-ng transactions its one orchestrator, which never stopped, nevertheless took over as left unfinished (\"recovering a transaction its orchestrator left unfinished\" in its log): %s.\n", listOrNone(bd.recoveries))
 
 	fmt.Fprintf(&b, "\n### `volume set` beside other volumes\n\n")
-	fmt.Fprintf(&b, "Operators report glusterd taking 81 s for a `volume set` at 151 volumes. One started replica-3 volume `sv`; beside it %s other replica-3 volumes (one brick on each node) are created one after the other, through the CLI for glusterd and through the REST API for glusterd-ng, and left unstarted. Before the sets at each count the bench waits until the cluster's processes (management, bricks and self-heal daemons) together use under 3%% of a CPU in each of three seconds in a row (waited for at most 90 s), so that the work of making or starting the volumes is over. At each count `volume set sv performance.quick-read off|on` runs %d times (for glusterd-ng %d times through REST and %d through gdctl, alternating), each 200 ms after the previous one returned, alternating the value so that every set changes it; median and p90 reported. Management CPU is the CPU time the management processes (the three glusterd; for glusterd-ng Consul and every service) used per set, measured until 1 s after the last set, so it includes work a set causes after it has returned; bricks and self-heal daemons are not counted in it (their CPU per set over the same time is listed apart, after the management processes). Create is the mean time of one `volume create` (CLI for glusterd, REST for glusterd-ng) of the other volumes made to reach the count. The tree column is what glusterd-ng keeps in Consul before the sets (keys by kind; every operation so far left a journal record in `transactions`; tombstones are deletion records, kept in their kind's directory), and the size of the volumes' directory, which the change feed behind the VOLUME watches of every servicemgr and portmap lists after each volume change. Target: set time independent of the number of volumes (here: the median with the most volumes within 1.25× of the one with the fewest).\n\n", joinInts(levels), sets, sets, sets)
+	fmt.Fprintf(&b, "Operators report glusterd taking 81 s for a `volume set` at 151 volumes. One started replica-3 volume `sv`; beside it %s other replica-3 volumes (one brick on each node) are created one after the other, through the CLI for glusterd and through the REST API for glusterd-ng, and left unstarted. Before the sets at each count the bench waits until the cluster's processes (management, bricks and self-heal daemons) together use under 3%% of a CPU in each of three seconds in a row (waited for at most 90 s), so that the work of making or starting the volumes is over. At each count `volume set sv performance.quick-read off|on` runs %d times (for glusterd-ng %d times through REST and %d through gdctl, alternating), each 200 ms after the previous one returned, alternating the value so that every set changes it; median and p90 reported. Management CPU is the CPU time the management processes (the three glusterd; for glusterd-ng Consul and every service) used per set, measured until 1 s after the last set, so it includes work a set causes after it has returned; bricks and self-heal daemons are not counted in it (their CPU per set over the same time is listed apart, after the management processes). Create is the mean time of one `volume create` (CLI for glusterd, REST for glusterd-ng) of the other volumes made to reach the count. The tree column is what glusterd-ng keeps in Consul before the sets (keys by kind; every operation so far left a journal record in `transactions`; tombstones are deletion records, kept in their kind's directory), and the size of the volumes' directory, which the change feed behind the VOLUME watches of every servicemgr and portmap lists after each volume change. Target: set time independent of the number of volumes (here: the median with the most volumes within 1.25× of the one with the fewest). The machine's speed drifts over the minutes a series takes (other engineers' runs come and go), so the fewest is measured twice: first, and again at the very end, once the other volumes beyond it were stopped and deleted (after the started series below); the ratio divides by the mean of the two medians, which cancels a drift linear in time, and the ratio to the first median alone is given beside it. In glusterd-ng the deleted volumes leave deletion records in the volumes' directory (kept an hour), so its state at the end lists about 60 bytes more per deleted volume than at the start; glusterd's leaves nothing.\n\n", joinInts(levels), sets, sets, sets)
 	b.WriteString("| other volumes | glusterd set median / p90 | glusterd-ng gdctl set median / p90 | glusterd-ng REST set median / p90 | gdctl ÷ gluster | management CPU per set: glusterd / glusterd-ng | create, each: glusterd CLI / glusterd-ng REST | glusterd-ng tree in Consul |\n|---|---|---|---|---|---|---|---|\n")
 	for _, n := range levels {
 		g, ratio, gcpu, gcreate := "–", "–", "–", "–"
@@ -588,7 +594,17 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 		b.WriteString(".\n")
 		met = met && growth(rest) <= 1.25 && growth(cli) <= 1.25
 	}
-	trend("other volumes", levels, func(r *volRuns) map[int][]time.Duration { return r.scale }, nil)
+	var createdAgain func(*volRuns) []time.Duration
+	if len(rest.scaleAgain) > 0 {
+		createdAgain = func(r *volRuns) []time.Duration { return r.scaleAgain }
+		g, ratio, gcpu := "–", "–", "–"
+		if stock != nil && len(stock.scaleAgain) > 0 {
+			g, gcpu = pair(stock.scaleAgain), ms(stock.setCPUAgain.total())
+			ratio = fmt.Sprintf("%.2f×", float64(quantile(cli.scaleAgain, .5))/float64(quantile(stock.scaleAgain, .5)))
+		}
+		fmt.Fprintf(&b, "| %d again, at the end (the others stopped and deleted) | %s | %s | %s | %s | %s / %s | – | %s |\n", levels[0], g, pair(cli.scaleAgain), pair(rest.scaleAgain), ratio, gcpu, ms(rest.setCPUAgain.total()), rest.treeAgain.short())
+	}
+	trend("other volumes", levels, func(r *volRuns) map[int][]time.Duration { return r.scale }, createdAgain)
 	fmt.Fprintf(&b, "glusterd-ng's management CPU per set by process, at %d and at %d other volumes: %s; %s.\n", levels[0], levels[len(levels)-1], rest.setCPU[levels[0]], rest.setCPU[levels[len(levels)-1]])
 
 	if len(startedLevels) > 0 {
@@ -929,6 +945,27 @@ func stockVolumes(ctx context.Context, dir string, rounds, sets int, levels, sta
 		}
 		res.startedAgain, res.setCPUStartedAgain = d[0], cpu
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd: %d of %d other volumes started again (settled in %s); set: %v, CPU per set %s\n", first, others, waited.Round(time.Second), roundAll(d[0]), cpu)
+		startedNames = startedNames[:first]
+	}
+	if len(levels) > 1 {
+		for i := len(startedNames) - 1; i >= 0; i-- {
+			if err := retried("stop "+startedNames[i], &res.failures, cli("volume", "stop", startedNames[i])); err != nil {
+				return nil, err
+			}
+		}
+		for k := others; k > levels[0]; k-- {
+			name := fmt.Sprintf("o%d", k)
+			if err := retried("delete "+name, &res.failures, cli("volume", "delete", name)); err != nil {
+				return nil, err
+			}
+		}
+		waited := settle(pids, dir)
+		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes again", levels[0]), sets, pids, dir, set)
+		if err != nil {
+			return nil, fmt.Errorf("set with %d other volumes again: %w", levels[0], err)
+		}
+		res.scaleAgain, res.setCPUAgain = d[0], cpu
+		fmt.Fprintf(os.Stderr, "volumes bench: glusterd: %d other volumes again (settled in %s); set: %v, CPU per set %s\n", levels[0], waited.Round(time.Second), roundAll(d[0]), cpu)
 	}
 	return res, nil
 }
@@ -1282,6 +1319,34 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		}
 		rest.startedAgain, cli.startedAgain, rest.setCPUStartedAgain = d[0], d[1], cpu
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: %d of %d other volumes started again (settled in %s); set: REST %v, gdctl %v, CPU per set %s\n", first, others, waited.Round(time.Second), roundAll(d[0]), roundAll(d[1]), cpu)
+		startedNames = startedNames[:first]
+	}
+	if len(levels) > 1 {
+		for i := len(startedNames) - 1; i >= 0; i-- {
+			name := startedNames[i]
+			if err := retried("stop "+name, &rest.failures, func() error {
+				return c.call(ctx, http.MethodPost, "/v1/volumes/"+name+":stop", map[string]any{})
+			}); err != nil {
+				return nil, nil, err
+			}
+		}
+		for k := others; k > levels[0]; k-- {
+			name := fmt.Sprintf("o%d", k)
+			if err := retried("delete "+name, &rest.failures, func() error {
+				return c.call(ctx, http.MethodDelete, "/v1/volumes/"+name, nil)
+			}); err != nil {
+				return nil, nil, err
+			}
+		}
+		waited := settle(pids, dir)
+		rest.treeAgain = c.tree()
+		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: timing sets beside %d other volumes again\n", levels[0])
+		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes again", levels[0]), sets, pids, dir, setters...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("set with %d other volumes again: %w", levels[0], err)
+		}
+		rest.scaleAgain, cli.scaleAgain, rest.setCPUAgain = d[0], d[1], cpu
+		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: %d other volumes again (settled in %s, Consul tree %s); set: REST %v, gdctl %v, CPU per set %s\n", levels[0], waited.Round(time.Second), rest.treeAgain, roundAll(d[0]), roundAll(d[1]), cpu)
 	}
 	// No operation runs now: a lock still held was leaked.
 	rest.heldLocks = c.heldLocks()
