@@ -597,11 +597,7 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 	var createdAgain func(*volRuns) []time.Duration
 	if len(rest.scaleAgain) > 0 {
 		createdAgain = func(r *volRuns) []time.Duration { return r.scaleAgain }
-		g, ratio, gcpu := "–", "–", "–"
-		if stock != nil && len(stock.scaleAgain) > 0 {
-			g, gcpu = pair(stock.scaleAgain), ms(stock.setCPUAgain.total())
-			ratio = fmt.Sprintf("%.2f×", float64(quantile(cli.scaleAgain, .5))/float64(quantile(stock.scaleAgain, .5)))
-		}
+		g, ratio, gcpu := againCells(stock, cli.scaleAgain, func(r *volRuns) ([]time.Duration, cpuUse) { return r.scaleAgain, r.setCPUAgain })
 		fmt.Fprintf(&b, "| %d again, at the end (the others stopped and deleted) | %s | %s | %s | %s | %s / %s | – | %s |\n", levels[0], g, pair(cli.scaleAgain), pair(rest.scaleAgain), ratio, gcpu, ms(rest.setCPUAgain.total()), rest.treeAgain.short())
 	}
 	trend("other volumes", levels, func(r *volRuns) map[int][]time.Duration { return r.scale }, createdAgain)
@@ -622,11 +618,7 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 		var again func(*volRuns) []time.Duration
 		if len(rest.startedAgain) > 0 {
 			again = func(r *volRuns) []time.Duration { return r.startedAgain }
-			g, ratio, gcpu := "–", "–", "–"
-			if stock != nil && len(stock.startedAgain) > 0 {
-				g, gcpu = pair(stock.startedAgain), ms(stock.setCPUStartedAgain.total())
-				ratio = fmt.Sprintf("%.2f×", float64(quantile(cli.startedAgain, .5))/float64(quantile(stock.startedAgain, .5)))
-			}
+			g, ratio, gcpu := againCells(stock, cli.startedAgain, func(r *volRuns) ([]time.Duration, cpuUse) { return r.startedAgain, r.setCPUStartedAgain })
 			fmt.Fprintf(&b, "| %d of %d again (the others stopped) | %s | %s | %s | %s | %s / %s | |\n", startedLevels[0], all, g, pair(cli.startedAgain), pair(rest.startedAgain), ratio, gcpu, ms(rest.setCPUStartedAgain.total()))
 		}
 		trend("started", startedLevels, func(r *volRuns) map[int][]time.Duration { return r.scaleStarted }, again)
@@ -647,6 +639,20 @@ func volumesSection(ctx context.Context, binDir string, rounds, sets int, levels
 	}
 	b.WriteString("\n\n")
 	return b.String(), nil
+}
+
+// againCells are glusterd's columns of a row measured again: its set
+// median / p90, gdctl ÷ gluster, and its management CPU per set; "–"
+// where glusterd was not measured.
+func againCells(stock *volRuns, ours []time.Duration, of func(*volRuns) ([]time.Duration, cpuUse)) (g, ratio, cpu string) {
+	if stock == nil {
+		return "–", "–", "–"
+	}
+	d, use := of(stock)
+	if len(d) == 0 {
+		return "–", "–", "–"
+	}
+	return pair(d), fmt.Sprintf("%.2f×", float64(quantile(ours, .5))/float64(quantile(d, .5))), ms(use.total())
 }
 
 // binSource says which commit the binaries were built from, when binDir
