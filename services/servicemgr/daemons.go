@@ -217,11 +217,10 @@ func (r *reconciler) put(v *commonv1.Volume) bool {
 		return false
 	}
 	m := r.makeSpecs(v)
-	if !sameDaemons(old, m) {
-		return true
-	}
+	// Kept either way: the apply that follows a change takes these specs
+	// instead of making them again.
 	r.made[v.Name] = m
-	return false
+	return !sameDaemons(old, m)
 }
 
 // remove forgets a deleted volume and says whether this node's daemons
