@@ -176,21 +176,21 @@ func (e *Engine) Run(ctx context.Context) {
 	recover := time.NewTicker(e.cfg.RecoverInterval)
 	defer recover.Stop()
 	defer e.closeSession()
-	recoverNow := true
-	for {
-		if recoverNow {
-			if _, err := e.currentSession(ctx); err == nil {
-				e.recoverAll(ctx)
-			}
+	// A recovery pass runs at start and on its own ticker only.
+	pass := func() {
+		if _, err := e.currentSession(ctx); err == nil {
+			e.recoverAll(ctx)
 		}
+	}
+	pass()
+	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-renew.C:
 			e.renew(ctx)
-			recoverNow = false
 		case <-recover.C:
-			recoverNow = true
+			pass()
 		}
 	}
 }
