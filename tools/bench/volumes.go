@@ -937,12 +937,19 @@ func stockVolumes(ctx context.Context, dir string, rounds, sets int, levels, sta
 		res.scaleStarted[n], res.setCPUStarted[n] = d[0], cpu
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd: %d of %d other volumes started (settled in %s); set: %v, CPU per set %s\n", started, others, waited.Round(time.Second), roundAll(d[0]), cpu)
 	}
+	// stopNewestFirst stops the named started volumes, the last started first.
+	stopNewestFirst := func(names []string) error {
+		for i := len(names) - 1; i >= 0; i-- {
+			if err := retried("stop "+names[i], &res.failures, cli("volume", "stop", names[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if len(startedLevels) > 1 {
 		first := min(startedLevels[0], len(startedNames))
-		for i := len(startedNames) - 1; i >= first; i-- {
-			if err := retried("stop "+startedNames[i], &res.failures, cli("volume", "stop", startedNames[i])); err != nil {
-				return nil, err
-			}
+		if err := stopNewestFirst(startedNames[first:]); err != nil {
+			return nil, err
 		}
 		waited := settle(pids, dir)
 		d, cpu, err := target.measure(fmt.Sprintf("with %d other volumes started again", first), sets, pids, dir, set)
@@ -954,10 +961,8 @@ func stockVolumes(ctx context.Context, dir string, rounds, sets int, levels, sta
 		startedNames = startedNames[:first]
 	}
 	if len(levels) > 1 {
-		for i := len(startedNames) - 1; i >= 0; i-- {
-			if err := retried("stop "+startedNames[i], &res.failures, cli("volume", "stop", startedNames[i])); err != nil {
-				return nil, err
-			}
+		if err := stopNewestFirst(startedNames); err != nil {
+			return nil, err
 		}
 		for k := others; k > levels[0]; k-- {
 			name := fmt.Sprintf("o%d", k)
@@ -1307,15 +1312,22 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		rest.scaleStarted[n], cli.scaleStarted[n], rest.setCPUStarted[n] = d[0], d[1], cpu
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: %d of %d other volumes started (settled in %s, Consul tree %s); set: REST %v, gdctl %v, CPU per set %s\n", started, others, waited.Round(time.Second), rest.treeStarted[n], roundAll(d[0]), roundAll(d[1]), cpu)
 	}
-	if len(startedLevels) > 1 {
-		first := min(startedLevels[0], len(startedNames))
-		for i := len(startedNames) - 1; i >= first; i-- {
-			name := startedNames[i]
+	// stopNewestFirst stops the named started volumes, the last started first.
+	stopNewestFirst := func(names []string) error {
+		for i := len(names) - 1; i >= 0; i-- {
+			name := names[i]
 			if err := retried("stop "+name, &rest.failures, func() error {
 				return c.call(ctx, http.MethodPost, "/v1/volumes/"+name+":stop", map[string]any{})
 			}); err != nil {
-				return nil, nil, err
+				return err
 			}
+		}
+		return nil
+	}
+	if len(startedLevels) > 1 {
+		first := min(startedLevels[0], len(startedNames))
+		if err := stopNewestFirst(startedNames[first:]); err != nil {
+			return nil, nil, err
 		}
 		waited := settle(pids, dir)
 		fmt.Fprintf(os.Stderr, "volumes bench: glusterd-ng: timing sets with %d other volumes started again\n", first)
@@ -1328,13 +1340,8 @@ func ngVolumes(ctx context.Context, binDir, dir string, rounds, sets int, levels
 		startedNames = startedNames[:first]
 	}
 	if len(levels) > 1 {
-		for i := len(startedNames) - 1; i >= 0; i-- {
-			name := startedNames[i]
-			if err := retried("stop "+name, &rest.failures, func() error {
-				return c.call(ctx, http.MethodPost, "/v1/volumes/"+name+":stop", map[string]any{})
-			}); err != nil {
-				return nil, nil, err
-			}
+		if err := stopNewestFirst(startedNames); err != nil {
+			return nil, nil, err
 		}
 		for k := others; k > levels[0]; k-- {
 			name := fmt.Sprintf("o%d", k)
