@@ -26,6 +26,10 @@ type Config struct {
 	// FeedInterval is the least time between two listings of the change
 	// feed: writes that land within it are read in one listing.
 	FeedInterval time.Duration
+	// Procs is how many Go runtime processors (GOMAXPROCS) the store runs
+	// with; 0 leaves the runtime's choice (the CPUs, or GOMAXPROCS from
+	// the environment).
+	Procs int
 }
 
 // RegisterFlags registers every setting on fs (each also read from GDNG_<NAME>).
@@ -37,6 +41,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	config.Duration(fs, &c.Retention, "retention", time.Hour, "how long deletion records are kept for resuming watches")
 	config.Duration(fs, &c.GCInterval, "gc-interval", time.Minute, "how often expired deletion records are collected")
 	config.Duration(fs, &c.RequestTimeout, "request-timeout", 5*time.Second, "bound on each Consul request")
+	config.Int(fs, &c.Procs, "procs", 1, "Go runtime processors (GOMAXPROCS) to run with; 0: the runtime's default (all CPUs). One keeps each call's hand-offs between goroutines on one thread instead of waking another CPU for each")
 	config.Duration(fs, &c.FeedInterval, "feed-interval", 10*time.Millisecond, "least time between two listings of a change feed (each reads its whole prefix: a kind's directory, or the tree); writes within it are delivered together")
 }
 
@@ -50,6 +55,9 @@ func (c *Config) Validate() error {
 	}
 	if !strings.HasSuffix(c.KVPrefix, "/") {
 		return fmt.Errorf("kv-prefix %q must end in /", c.KVPrefix)
+	}
+	if c.Procs < 0 {
+		return fmt.Errorf("procs %d must be 0 (the runtime's default) or more", c.Procs)
 	}
 	if c.FeedInterval < 0 || c.FeedInterval > time.Second {
 		return fmt.Errorf("feed-interval %s must be between 0 and 1s", c.FeedInterval)
