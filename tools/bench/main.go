@@ -45,7 +45,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sections := map[string]func() (string, error){
-		"store":   func() (string, error) { return storeBench(ctx, *n, *writes) },
+		"store":   func() (string, error) { return storeBench(ctx, *binDir, *n, *writes) },
 		"peer":    func() (string, error) { return peerSection(ctx, *binDir, *peerNs, *glusterdNs) },
 		"rpc":     func() (string, error) { return rpcSection(ctx, *binDir, *rpcWorkers, *rpcDur) },
 		"daemons": func() (string, error) { return daemonsSection(ctx, *binDir, *daemonsNs, *daemonsAllowance) },

@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/consul/api"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -19,7 +19,6 @@ import (
 	"github.com/glusterd-ng/glusterd-ng/libs/consulkv"
 	"github.com/glusterd-ng/glusterd-ng/libs/grpcx"
 	"github.com/glusterd-ng/glusterd-ng/libs/testutil"
-	"github.com/glusterd-ng/glusterd-ng/services/store"
 )
 
 // benchVolume is a replica-3 volume record of realistic size.
@@ -45,7 +44,7 @@ type row struct {
 	rawWorker int
 }
 
-func storeBench(ctx context.Context, n, writes int) (string, error) {
+func storeBench(ctx context.Context, binDir string, n, writes int) (string, error) {
 	dir, err := os.MkdirTemp("", "bench-consul-")
 	if err != nil {
 		return "", err
@@ -57,16 +56,14 @@ func storeBench(ctx context.Context, n, writes int) (string, error) {
 	}
 	defer consul.Stop()
 
-	cfg := store.DefaultConfig()
-	cfg.ConsulAddr, cfg.Listen, cfg.Register = consul.HTTPAddr, "127.0.0.1:0", false
-	srv, err := store.New(cfg, zap.NewNop(), nil)
+	// The store runs as its own process, from the built binary, as it does
+	// in a cluster: its runtime is not shared with the bench's clients.
+	srv, err := startStored(ctx, binDir, dir, "stored", consul.HTTPAddr, "glusterd-ng/")
 	if err != nil {
 		return "", err
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() { _ = srv.Run(sctx) }()
-	conn, err := grpcx.Dial(srv.Addr())
+	defer srv.stop()
+	conn, err := grpcx.Dial(srv.addr)
 	if err != nil {
 		return "", err
 	}
@@ -185,7 +182,7 @@ func storeBench(ctx context.Context, n, writes int) (string, error) {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Store: gRPC store vs raw Consul KV\n\n%s; Consul v1.14.11, one server on loopback with its data on local disk.\n", machine())
-	fmt.Fprintf(&b, "Each operation %d times on a replica-3 volume record (%d bytes of JSON). Raw KV = Consul's KV endpoint (CAS create, get, CAS update), which answers only true/false to a write; raw txn = Consul's transaction endpoint doing the same write and returning the new ModifyIndex, which is what the store must do to tell the caller its new version (Gets use the KV endpoint in both raw columns); store = the store's gRPC API (validation, protojson, one Consul transaction, which the store sends over HTTP/1.1 connections of its own rather than through consul/api). Both raw columns use consul/api with the store's HTTP transport settings (libs/consulkv: keep-alive pool of 64), and the store's Create and Update requests are built before the clock starts, as the raw columns' encoded value is. Ratio = raw ops/s ÷ store ops/s (1.00 = no overhead). The variants run interleaved in %d rounds with rotating order, so drift in the machine or in Consul weighs on all alike. The store runs in the bench process with no watchers open (its change feed is idle).\n\n", n, len(value), rounds)
+	fmt.Fprintf(&b, "Each operation %d times on a replica-3 volume record (%d bytes of JSON). Raw KV = Consul's KV endpoint (CAS create, get, CAS update), which answers only true/false to a write; raw txn = Consul's transaction endpoint doing the same write and returning the new ModifyIndex, which is what the store must do to tell the caller its new version (Gets use the KV endpoint in both raw columns); store = the store's gRPC API (validation, protojson, one Consul transaction, which the store sends over HTTP/1.1 connections of its own rather than through consul/api). Both raw columns use consul/api with the store's HTTP transport settings (libs/consulkv: keep-alive pool of 64), and the store's Create and Update requests are built before the clock starts, as the raw columns' encoded value is. Ratio = raw ops/s ÷ store ops/s (1.00 = no overhead). The variants run interleaved in %d rounds with rotating order, so drift in the machine or in Consul weighs on all alike. The store runs as its own process, bin/stored with its defaults as in a cluster (one Go processor: --procs=1), with no watchers open (its change feed is idle).\n\n", n, len(value), rounds)
 	b.WriteString("| operation | clients | raw KV ops/s | raw txn ops/s | store ops/s | ratio vs KV | ratio vs txn | raw KV p50 / p99 | raw txn p50 / p99 | store p50 / p99 |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %d | %.0f | %.0f | %.0f | %.2f× | %.2f× | %s / %s | %s / %s | %s / %s |\n", r.op, r.rawWorker,
@@ -193,17 +190,16 @@ func storeBench(ctx context.Context, n, writes int) (string, error) {
 			r.raw.opsPerSec()/r.st.opsPerSec(), r.txn.opsPerSec()/r.st.opsPerSec(),
 			ms(r.raw.pct(.5)), ms(r.raw.pct(.99)), ms(r.txn.pct(.5)), ms(r.txn.pct(.99)), ms(r.st.pct(.5)), ms(r.st.pct(.99)))
 	}
+	b.WriteString("\n" + writeVerdict(rows) + "\n")
 
 	// Fan-out runs on a fresh store prefix holding 300 volumes, the size of
 	// a large real cluster, rather than the thousands of records above.
-	fcfg := cfg
-	fcfg.KVPrefix = "bench-fanout/"
-	fsrv, err := store.New(fcfg, zap.NewNop(), nil)
+	fsrv, err := startStored(ctx, binDir, dir, "stored-fanout", consul.HTTPAddr, "bench-fanout/")
 	if err != nil {
 		return "", err
 	}
-	go func() { _ = fsrv.Run(sctx) }()
-	fconn, err := grpcx.Dial(fsrv.Addr())
+	defer fsrv.stop()
+	fconn, err := grpcx.Dial(fsrv.addr)
 	if err != nil {
 		return "", err
 	}
@@ -218,21 +214,27 @@ func storeBench(ctx context.Context, n, writes int) (string, error) {
 	b.WriteString("| watchers | updates | events delivered | p50 | p99 | max |\n|---|---|---|---|---|---|\n")
 	conns := []*grpc.ClientConn{fconn}
 	for range 9 {
-		c, err := grpcx.Dial(fsrv.Addr())
+		c, err := grpcx.Dial(fsrv.addr)
 		if err != nil {
 			return "", err
 		}
 		defer c.Close()
 		conns = append(conns, c)
 	}
+	var last sample
 	for _, w := range []int{1, 10, 100} {
 		s, events, err := watchFanout(ctx, conns, w, writes)
 		if err != nil {
 			return "", err
 		}
 		fmt.Fprintf(&b, "| %d | %d | %d | %s | %s | %s |\n", w, writes, events, ms(s.pct(.5)), ms(s.pct(.99)), ms(s.pct(1)))
+		last = s
 	}
-	b.WriteString("\n")
+	verdict := "met"
+	if last.pct(.99) > 50*time.Millisecond {
+		verdict = "**not met**"
+	}
+	fmt.Fprintf(&b, "\n**Verdict of this run.** Watch delivery p99 at most 50 ms at 100 watchers: %s (%s).\n\n", verdict, ms(last.pct(.99)))
 	return b.String(), nil
 }
 
@@ -341,4 +343,80 @@ func watchFanout(ctx context.Context, conns []*grpc.ClientConn, w, writes int) (
 		}
 	}
 	return s, events, nil
+}
+
+// storedProc is a store service started from its binary for the bench.
+type storedProc struct {
+	*proc
+	addr string
+}
+
+// startStored starts bin/stored on a free loopback port, keeping the
+// cluster's tree under prefix, and returns once it answers.
+func startStored(ctx context.Context, binDir, dir, name, consulAddr, prefix string) (*storedProc, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	p, err := startProcAs(binDir, dir, name, "stored", "--consul-addr="+consulAddr, "--listen="+addr,
+		"--register=false", "--log-level=warn", "--kv-prefix="+prefix)
+	if err != nil {
+		return nil, err
+	}
+	s := &storedProc{proc: p, addr: addr}
+	conn, err := grpcx.Dial(addr)
+	if err != nil {
+		p.stop()
+		return nil, err
+	}
+	defer conn.Close()
+	cc := storev1.NewClusterServiceClient(conn)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := cc.GetCluster(cctx, &storev1.GetClusterRequest{})
+		cancel()
+		switch {
+		case err == nil:
+			return s, nil
+		case p.exited():
+			return nil, fmt.Errorf("%s exited during start-up; see %s", name, p.log)
+		case time.Now().After(deadline):
+			p.stop()
+			return nil, fmt.Errorf("%s did not answer within 30s: %w", name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// writeVerdict states, for each number of clients, whether the store's
+// writes (Create, CAS-Update) stayed within the 1.3× target against the
+// raw transaction, the like-for-like write, and against the raw KV write.
+func writeVerdict(rows []row) string {
+	const target = 1.3
+	var parts []string
+	for _, w := range []int{1, 8} {
+		var ratios []string
+		met := true
+		for _, r := range rows {
+			if r.rawWorker != w || r.op == "Get" {
+				continue
+			}
+			vsTxn, vsKV := r.txn.opsPerSec()/r.st.opsPerSec(), r.raw.opsPerSec()/r.st.opsPerSec()
+			met = met && vsTxn <= target
+			ratios = append(ratios, fmt.Sprintf("%s %.2f× (%.2f× against raw KV)", r.op, vsTxn, vsKV))
+		}
+		verdict := "met"
+		if !met {
+			verdict = "**not met**"
+		}
+		clients := "1 client"
+		if w > 1 {
+			clients = fmt.Sprintf("%d clients", w)
+		}
+		parts = append(parts, fmt.Sprintf("at %s %s: %s", clients, verdict, strings.Join(ratios, ", ")))
+	}
+	return fmt.Sprintf("**Verdict of this run.** Write overhead at most %.1f× raw Consul (store writes/s against raw transactions/s): %s.\n", target, strings.Join(parts, "; "))
 }
