@@ -176,8 +176,9 @@ func (c *Conn) Serve(ctx context.Context) error {
 	// One record and one decoded call, reused: a call that is handed to
 	// another goroutine gets its own copy.
 	var (
-		buf  []byte
-		call CallMsg
+		buf   []byte
+		call  CallMsg
+		yield yielder
 	)
 	for {
 		rec, err := rr.ReadRecordInto(buf)
@@ -217,6 +218,9 @@ func (c *Conn) Serve(ctx context.Context) error {
 		if c.cfg.Inline != nil {
 			if reply, ok := c.inline(ctx, &call); ok {
 				c.send(&call, reply)
+				if sock != nil {
+					yield.maybe()
+				}
 				continue
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -25,8 +26,10 @@ import (
 // none: the process should run with GOMAXPROCS above the limit by the
 // processors it needs for everything else (the CPUs), or a connection's
 // thread that wakes with a call can wait for a processor until the
-// runtime's monitor takes one back, up to 10 ms later. Connections beyond
-// the limit are served through the poller.
+// runtime's monitor takes one back, up to 10 ms later. While calls keep
+// coming, a connection's goroutine passes through the scheduler every
+// 5 ms (yielder), or the monitor would take its processor every 10 ms
+// regardless. Connections beyond the limit are served through the poller.
 type Threads struct {
 	slots chan struct{}
 }
@@ -188,4 +191,49 @@ func (s *blockingSocket) close() error {
 		return os.NewSyscallError("close", err)
 	}
 	return nil
+}
+
+// yieldEvery is how often a connection's dedicated thread passes through
+// the Go scheduler while calls keep coming: under the 10 ms after which
+// the runtime's monitor would step in.
+const yieldEvery = 5 * time.Millisecond
+
+// yielder has the goroutine of a connection served on a dedicated thread
+// pass through the Go scheduler now and then. Looping between read(2) and
+// write(2), locked to its thread, that goroutine never reaches the
+// scheduler on its own, so to the runtime's monitor (sysmon) it is one
+// goroutine running without a break: every 10 ms the monitor marks it for
+// preemption and, as it is then usually blocked in read(2), takes its
+// processor and hands it to another thread. The call that wakes the
+// thread next waits for a processor and for the preemption to be carried
+// out, and the monitor, having found something to do, goes back to
+// checking every 20 µs, a context switch each. A yield every 5 ms, right
+// after a reply is written, avoids all of it for the price of one
+// hand-off (rpc benchmark: PORTBYBRICK p99 at 10000 requests/s 0.081-0.083
+// ms instead of 0.099-0.106 ms, p50 0.041 instead of 0.049 ms).
+type yielder struct {
+	last  time.Time
+	now   func() time.Time // time.Now unless a test sets it
+	yield func()           // runtime.Gosched unless a test sets it
+}
+
+// maybe yields when yieldEvery has passed since the last yield (or since
+// the first call).
+func (y *yielder) maybe() {
+	now := time.Now
+	if y.now != nil {
+		now = y.now
+	}
+	t := now()
+	switch {
+	case y.last.IsZero():
+		y.last = t
+	case t.Sub(y.last) >= yieldEvery:
+		if y.yield != nil {
+			y.yield()
+		} else {
+			runtime.Gosched()
+		}
+		y.last = now()
+	}
 }
