@@ -181,6 +181,10 @@ func (c *Conn) Serve(ctx context.Context) error {
 		yield yielder
 	)
 	for {
+		if sock != nil {
+			// Between records: the last reply is written (see yielder).
+			yield.maybe()
+		}
 		rec, err := rr.ReadRecordInto(buf)
 		if err != nil {
 			switch {
@@ -218,9 +222,6 @@ func (c *Conn) Serve(ctx context.Context) error {
 		if c.cfg.Inline != nil {
 			if reply, ok := c.inline(ctx, &call); ok {
 				c.send(&call, reply)
-				if sock != nil {
-					yield.maybe()
-				}
 				continue
 			}
 		}
