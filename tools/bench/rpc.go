@@ -239,6 +239,12 @@ func rpcRun(addr string, workers, rate int, d time.Duration, op func(*rpcConn) e
 			// are derived from was measured with the same generator.
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
+			if err := preciseTimers(); err != nil {
+				mu.Lock()
+				ferr = err
+				mu.Unlock()
+				return
+			}
 			if err := c.blocking(); err != nil {
 				mu.Lock()
 				ferr = err
@@ -288,11 +294,26 @@ func rpcRun(addr string, workers, rate int, d time.Duration, op func(*rpcConn) e
 // epoll_wait with a whole millisecond's resolution: time.Sleep would wake
 // the generator up to a millisecond late and turn the fixed schedule into
 // bursts. The kernel's high-resolution timer wakes the thread within its
-// timer slack (50µs by default).
+// timer slack, which preciseTimers sets to 1 ns (50 µs by default).
 func sleepPrecise(d time.Duration) {
 	ts := syscall.NsecToTimespec(int64(d))
 	for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
 	}
+}
+
+// prSetTimerslack is prctl(2)'s PR_SET_TIMERSLACK.
+const prSetTimerslack = 29
+
+// preciseTimers sets the calling thread's timer slack to 1 ns, so that
+// its nanosleep(2) ends as soon as the timer fires instead of up to 50 µs
+// later, when the kernel finds it convenient to batch wake-ups: that
+// slack is the generator's, not the servers', and was most of the latency
+// at the fixed loads for both.
+func preciseTimers() error {
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetTimerslack, 1, 0); errno != 0 {
+		return fmt.Errorf("prctl(PR_SET_TIMERSLACK): %w", errno)
+	}
+	return nil
 }
 
 func portByBrick(brick string) func(*rpcConn) error {
@@ -455,7 +476,7 @@ func rpcSection(ctx context.Context, binDir string, workers int, d time.Duration
 			paced[k] = append(paced[k], rpcPaced{rate: rate, results: results})
 		}
 	}
-	fmt.Fprintf(&b, "\nLatency at equal load: the same %d connections send, on a fixed schedule (an open loop, in the same alternating rounds), %d requests/s in total (well under either server's capacity) and then %.0f%% of stock glusterd's closed-loop throughput for that request (near its capacity). Latency is measured from when each request was due, so a server that falls behind, or a generator that wakes late, shows in it for both alike. The generator sleeps until each due time in nanosleep(2), because the Go runtime's timers wake up to 1 ms late once every goroutine sleeps, and it has a runtime processor per connection, so that one connection asleep does not hold up another's reply. Each connection's thread waits for its reply in read(2): through the runtime's network poller, with the connections' threads asleep in nanosleep, a connection's goroutine sometimes went unnoticed or unrun until the runtime's monitor stepped in (every 10 ms), which had made one connection at a time stall for up to 10 ms, mostly against our server, which was not the cause: a runtime trace of portmapd showed the stalled connection's next call arriving late while it answered the others in microseconds, and perf sched the generator's thread asleep for those 10 ms; *woke late* is the p99 of how late it woke over the requests it slept for (its own share of the latency), *achieved* the requests completed per second, marked *behind schedule* below %.0f%% of the offered load.\n\n", workers, rpcEqualRate, rpcNearCapacity*100, rpcBehind*100)
+	fmt.Fprintf(&b, "\nLatency at equal load: the same %d connections send, on a fixed schedule (an open loop, in the same alternating rounds), %d requests/s in total (well under either server's capacity) and then %.0f%% of stock glusterd's closed-loop throughput for that request (near its capacity). Latency is measured from when each request was due, so a server that falls behind, or a generator that wakes late, shows in it for both alike. The generator sleeps until each due time in nanosleep(2), with its threads' timer slack at 1 ns (by default the kernel may end such a sleep up to 50 µs late, to batch wake-ups, which was most of the latency at the fixed loads for both servers), because the Go runtime's timers wake up to 1 ms late once every goroutine sleeps, and it has a runtime processor per connection, so that one connection asleep does not hold up another's reply. Each connection's thread waits for its reply in read(2): through the runtime's network poller, with the connections' threads asleep in nanosleep, a connection's goroutine sometimes went unnoticed or unrun until the runtime's monitor stepped in (every 10 ms), which had made one connection at a time stall for up to 10 ms, mostly against our server, which was not the cause: a runtime trace of portmapd showed the stalled connection's next call arriving late while it answered the others in microseconds, and perf sched the generator's thread asleep for those 10 ms; *woke late* is the p99 of how late it woke over the requests it slept for (its own share of the latency), *achieved* the requests completed per second, marked *behind schedule* below %.0f%% of the offered load.\n\n", workers, rpcEqualRate, rpcNearCapacity*100, rpcBehind*100)
 	b.WriteString("| request | offered requests/s | server | achieved requests/s | p50 | p99 | p99.9 | max | woke late (p99) |\n|---|---|---|---|---|---|---|---|---|\n")
 	for k, op := range ops {
 		for j, p := range paced[k] {
