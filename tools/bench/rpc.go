@@ -219,6 +219,12 @@ func rpcRun(addr string, workers, rate int, d time.Duration, op func(*rpcConn) e
 	if rate > 0 {
 		interval = time.Duration(int64(time.Second) * int64(workers) / int64(rate))
 	}
+	// fail records a connection's error; the run returns the last one.
+	fail := func(err error) {
+		mu.Lock()
+		ferr = err
+		mu.Unlock()
+	}
 	start := time.Now()
 	for w := range workers {
 		wg.Add(1)
@@ -226,9 +232,7 @@ func rpcRun(addr string, workers, rate int, d time.Duration, op func(*rpcConn) e
 			defer wg.Done()
 			c, err := dialRPC(addr)
 			if err != nil {
-				mu.Lock()
-				ferr = err
-				mu.Unlock()
+				fail(err)
 				return
 			}
 			defer c.nc.Close()
@@ -240,15 +244,11 @@ func rpcRun(addr string, workers, rate int, d time.Duration, op func(*rpcConn) e
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			if err := preciseTimers(); err != nil {
-				mu.Lock()
-				ferr = err
-				mu.Unlock()
+				fail(err)
 				return
 			}
 			if err := c.blocking(); err != nil {
-				mu.Lock()
-				ferr = err
-				mu.Unlock()
+				fail(err)
 				return
 			}
 			lat := make([]time.Duration, 0, 1<<16)
@@ -269,9 +269,7 @@ func rpcRun(addr string, workers, rate int, d time.Duration, op func(*rpcConn) e
 					wlate = append(wlate, time.Since(due))
 				}
 				if err := op(c); err != nil {
-					mu.Lock()
-					ferr = err
-					mu.Unlock()
+					fail(err)
 					return
 				}
 				lat = append(lat, time.Since(due))

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +36,10 @@ func benchVolume(name string) *storev1.Resource {
 	}
 	return &storev1.Resource{Body: &storev1.Resource_Volume{Volume: v}}
 }
+
+// storeClients are the numbers of concurrent clients the store bench
+// measures with.
+var storeClients = []int{1, 8}
 
 type row struct {
 	op        string
@@ -90,7 +94,7 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 
 	var rows []row
 	const rounds = 10
-	for _, workers := range []int{1, 8} {
+	for _, workers := range storeClients {
 		tag := fmt.Sprintf("w%d", workers)
 		rawVer := make([]uint64, n)
 		stVer := make([]uint64, n)
@@ -354,12 +358,11 @@ type storedProc struct {
 // startStored starts bin/stored on a free loopback port, keeping the
 // cluster's tree under prefix, and returns once it answers.
 func startStored(ctx context.Context, binDir, dir, name, consulAddr, prefix string) (*storedProc, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testutil.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	p, err := startProcAs(binDir, dir, name, "stored", "--consul-addr="+consulAddr, "--listen="+addr,
 		"--register=false", "--log-level=warn", "--kv-prefix="+prefix)
 	if err != nil {
@@ -397,7 +400,7 @@ func startStored(ctx context.Context, binDir, dir, name, consulAddr, prefix stri
 func writeVerdict(rows []row) string {
 	const target = 1.3
 	var parts []string
-	for _, w := range []int{1, 8} {
+	for _, w := range storeClients {
 		var ratios []string
 		met := true
 		for _, r := range rows {
