@@ -33,7 +33,11 @@ func main() {
 	volOthers := flag.String("volumes-others", "1,50,150", "volumes benchmark: counts of other volumes beside the one set")
 	volStarted := flag.String("volumes-started", "1,50", "volumes benchmark: counts of the other volumes to start, one after the other, for a second series of sets (empty: skip)")
 	volKeep := flag.Bool("volumes-keep", false, "volumes benchmark: keep the clusters' logs and state (their directory is printed)")
+	relay := flag.String(relayFlag, "", "internal: run as the store bench's relay process (listen,target) instead")
 	flag.Parse()
+	if *relay != "" {
+		fail(serveRelay(*relay))
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil && pprof.StartCPUProfile(f) == nil {

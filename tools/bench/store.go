@@ -46,6 +46,8 @@ type row struct {
 	raw, txn  sample
 	st        sample
 	rawWorker int
+	// relay is the raw transaction through a relay process (writes only).
+	relay sample
 }
 
 func storeBench(ctx context.Context, binDir string, n, writes int) (string, error) {
@@ -83,6 +85,19 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 	}
 	kv := rawClient.API().KV()
 	txn := rawClient.API().Txn()
+	// The same transactions through a relay process that only copies bytes
+	// show what one more process between a client and Consul costs here
+	// before any work is done in it.
+	relay, err := startRelay(consul.HTTPAddr)
+	if err != nil {
+		return "", err
+	}
+	defer relay.stop()
+	relayClient, err := consulkv.New(consulkv.Config{Address: relay.addr})
+	if err != nil {
+		return "", err
+	}
+	rtxn := relayClient.API().Txn()
 	value, _ := protojson.Marshal(benchVolume("x").GetVolume())
 	// Updates change the record (Consul skips writes of identical values).
 	updated := func(name string) *storev1.Resource {
@@ -100,7 +115,7 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 		stVer := make([]uint64, n)
 		rawKey := func(i int) string { return fmt.Sprintf("bench-raw/%s/v%d", tag, i) }
 		txnVers := make([]uint64, n)
-		txnVer := func(i int) uint64 { return txnVers[i] }
+		relayVers := make([]uint64, n)
 		stName := func(i int) string { return fmt.Sprintf("%s-v%d", tag, i) }
 
 		rawCreate := func(i int) error {
@@ -110,16 +125,19 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 			}
 			return err
 		}
-		txnCreate := func(i int) error {
-			ok, resp, _, err := txn.Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: rawKey(i) + "t", Value: value}}}, nil)
-			if err == nil && !ok {
-				err = fmt.Errorf("raw txn create refused")
+		txnCreateVia := func(t *api.Txn, suffix string, vers []uint64) func(int) error {
+			return func(i int) error {
+				ok, resp, _, err := t.Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: rawKey(i) + suffix, Value: value}}}, nil)
+				if err == nil && !ok {
+					err = fmt.Errorf("raw txn create refused")
+				}
+				if err == nil {
+					vers[i] = resp.Results[0].KV.ModifyIndex
+				}
+				return err
 			}
-			if err == nil {
-				txnVers[i] = resp.Results[0].KV.ModifyIndex
-			}
-			return err
 		}
+		txnCreate, relayCreate := txnCreateVia(txn, "t", txnVers), txnCreateVia(rtxn, "r", relayVers)
 		// Requests are built before the clock starts, as the raw columns'
 		// value is.
 		creqs := make([]*storev1.CreateRequest, n)
@@ -133,7 +151,7 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 			}
 			return err
 		}
-		creates, err := interleave(n, workers, rounds, rawCreate, txnCreate, stCreate)
+		creates, err := interleave(n, workers, rounds, rawCreate, txnCreate, stCreate, relayCreate)
 		if err != nil {
 			return "", err
 		}
@@ -159,13 +177,16 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 			}
 			return err
 		}
-		txnUpd := func(i int) error {
-			ok, resp, _, err := txn.Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: rawKey(i) + "t", Value: value2, Index: txnVer(i)}}}, nil)
-			if err == nil && (!ok || resp.Results[0].KV.ModifyIndex == 0) {
-				err = fmt.Errorf("raw txn CAS refused")
+		txnUpdVia := func(t *api.Txn, suffix string, vers []uint64) func(int) error {
+			return func(i int) error {
+				ok, resp, _, err := t.Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: rawKey(i) + suffix, Value: value2, Index: vers[i]}}}, nil)
+				if err == nil && (!ok || resp.Results[0].KV.ModifyIndex == 0) {
+					err = fmt.Errorf("raw txn CAS refused")
+				}
+				return err
 			}
-			return err
 		}
+		txnUpd, relayUpd := txnUpdVia(txn, "t", txnVers), txnUpdVia(rtxn, "r", relayVers)
 		ureqs := make([]*storev1.UpdateRequest, n)
 		for i := range ureqs {
 			ureqs[i] = &storev1.UpdateRequest{Resource: updated(stName(i)), ResourceVersion: stVer[i]}
@@ -174,14 +195,14 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 			_, err := sc.Update(ctx, ureqs[i])
 			return err
 		}
-		updates, err := interleave(n, workers, rounds, rawUpd, txnUpd, stUpd)
+		updates, err := interleave(n, workers, rounds, rawUpd, txnUpd, stUpd, relayUpd)
 		if err != nil {
 			return "", err
 		}
 		rows = append(rows,
-			row{"Create", creates[0], creates[1], creates[2], workers},
-			row{"Get", gets[0], gets[0], gets[1], workers},
-			row{"CAS-Update", updates[0], updates[1], updates[2], workers})
+			row{"Create", creates[0], creates[1], creates[2], workers, creates[3]},
+			row{"Get", gets[0], gets[0], gets[1], workers, sample{}},
+			row{"CAS-Update", updates[0], updates[1], updates[2], workers, updates[3]})
 	}
 
 	var b strings.Builder
@@ -195,6 +216,7 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 			ms(r.raw.pct(.5)), ms(r.raw.pct(.99)), ms(r.txn.pct(.5)), ms(r.txn.pct(.99)), ms(r.st.pct(.5)), ms(r.st.pct(.99)))
 	}
 	b.WriteString("\n" + writeVerdict(rows) + "\n")
+	b.WriteString(relayTable(rows))
 
 	// Fan-out runs on a fresh store prefix holding 300 volumes, the size of
 	// a large real cluster, rather than the thousands of records above.
@@ -422,4 +444,26 @@ func writeVerdict(rows []row) string {
 		parts = append(parts, fmt.Sprintf("at %s %s: %s", clients, verdict, strings.Join(ratios, ", ")))
 	}
 	return fmt.Sprintf("**Verdict of this run.** Write overhead at most %.1f× raw Consul (store writes/s against raw transactions/s): %s.\n", target, strings.Join(parts, "; "))
+}
+
+// relayTable compares, per write and client count, the raw transaction
+// through a relay process with the raw transaction and the store: the part
+// of the store's overhead that any process between client and Consul has.
+func relayTable(rows []row) string {
+	var b strings.Builder
+	b.WriteString("\n### What one more process costs\n\nThe raw transactions once more, interleaved with the columns above, through a relay: a separate Go process on one processor (as bin/stored runs) that does nothing but copy the bytes between its client connection and its own connection to Consul, one read and one write per chunk. It is the floor for any service between a client and Consul on this machine: the rest of the store's overhead is its own work, gRPC included.\n\n")
+	b.WriteString("| operation | clients | raw txn ops/s | txn via relay ops/s | store ops/s | relay vs txn | store vs txn | relay's share of the store's overhead | raw txn p50 | relay p50 | store p50 |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		if len(r.relay.lat) == 0 {
+			continue
+		}
+		txn, rel, st := r.txn.opsPerSec(), r.relay.opsPerSec(), r.st.opsPerSec()
+		share := "—"
+		if txn/st > 1 {
+			share = fmt.Sprintf("%.0f%%", 100*(txn/rel-1)/(txn/st-1))
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.0f | %.0f | %.0f | %.2f× | %.2f× | %s | %s | %s | %s |\n", r.op, r.rawWorker, txn, rel, st,
+			txn/rel, txn/st, share, ms(r.txn.pct(.5)), ms(r.relay.pct(.5)), ms(r.st.pct(.5)))
+	}
+	return b.String()
 }
