@@ -3,6 +3,8 @@ package grpcx
 import (
 	"context"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -14,6 +16,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/discovery"
+	"github.com/glusterd-ng/glusterd-ng/libs/netx"
 )
 
 // reconnectBackoff is how a connection retries a server it cannot reach.
@@ -53,12 +56,24 @@ func Dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 		grpc.WithConnectParams(reconnectBackoff),
 		grpc.WithStaticStreamWindowSize(streamWindow),
 		grpc.WithStaticConnWindowSize(connWindow),
+		grpc.WithContextDialer(dial),
 	}
 	cc, err := grpc.NewClient(target, append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)
 	}
 	return cc, nil
+}
+
+// dial connects to a server's address: over TCP with the reads and writes
+// of libs/netx, as servers accept them (see Server.Serve), or to a Unix
+// socket, which gRPC hands a custom dialer as "unix:path" or "unix://path".
+func dial(ctx context.Context, addr string) (net.Conn, error) {
+	var d net.Dialer
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		return d.DialContext(ctx, "unix", strings.TrimPrefix(path, "//"))
+	}
+	return netx.Dial(ctx, &d, addr)
 }
 
 // clientTransportCredentials is the one place clients choose transport

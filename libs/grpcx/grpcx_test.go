@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -438,5 +440,35 @@ func BenchmarkUnaryRoundTrip(b *testing.B) {
 		if _, err := echo(ctx, cc, arg); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Servers and clients use raw-syscall TCP connections (libs/netx); a Unix
+// socket target still dials a Unix socket, both spellings gRPC accepts.
+func TestDialUnixSocketTargets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "grpc.sock")
+	srv := grpcx.NewServer(grpcx.ServerConfig{Name: "unix"})
+	srv.GRPC().RegisterService(&testDesc, &testService{started: make(chan struct{})})
+	lis, err := net.Listen("unix", path)
+	require.NoError(t, err)
+	served := make(chan struct{})
+	go func() {
+		_ = srv.Serve(lis)
+		close(served)
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Stop(ctx)
+		<-served
+	})
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	rel, err := filepath.Rel(wd, path)
+	require.NoError(t, err)
+	for _, target := range []string{"unix://" + path, "unix:" + rel} {
+		got, err := echo(t.Context(), dial(t, target), "over a unix socket")
+		require.NoError(t, err, target)
+		require.Equal(t, "over a unix socket", got, target)
 	}
 }

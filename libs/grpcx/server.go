@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/log"
+	"github.com/glusterd-ng/glusterd-ng/libs/netx"
 )
 
 // ServerConfig configures a Server.
@@ -73,7 +74,7 @@ func (s *Server) Health() *health.Server { return s.health }
 // Serve accepts connections on lis until Stop; it returns nil after Stop.
 func (s *Server) Serve(lis net.Listener) error {
 	s.logger.Info("serving gRPC", log.Service(s.name), log.Addr(lis.Addr().String()))
-	if err := s.grpc.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+	if err := s.grpc.Serve(netx.Listener{Listener: lis}); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return fmt.Errorf("serve gRPC on %s: %w", lis.Addr(), err)
 	}
 	return nil
