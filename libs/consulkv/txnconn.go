@@ -14,8 +14,11 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/netx"
 )
 
 // txnConns sends transactions to Consul's /v1/txn over HTTP/1.1 connections
@@ -65,7 +68,7 @@ func (p *txnConns) get(ctx context.Context) (*txnConn, bool, error) {
 	}
 	p.mu.Unlock()
 	d := net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", p.addr)
+	conn, err := netx.Dial(ctx, &d, p.addr)
 	if err != nil {
 		return nil, false, err
 	}
@@ -91,10 +94,13 @@ func (c *txnConn) closedByPeer() bool {
 	closed := false
 	var b [1]byte
 	err = rc.Read(func(fd uintptr) bool {
-		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// A raw system call, as the connection's reads and writes are
+		// (libs/netx): it cannot block.
+		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 		// Nothing to read (EAGAIN) is the healthy idle connection; EOF,
 		// an error or bytes nobody asked for are not.
-		closed = rerr != syscall.EAGAIN
+		closed = errno != syscall.EAGAIN
 		return true
 	})
 	return err != nil || closed
