@@ -75,9 +75,8 @@ func (c *Client) Txn(ctx context.Context, ops []Op) ([]Entry, uint64, error) {
 	if err := c.CheckQuorum(ctx); err != nil {
 		return nil, 0, err
 	}
-	tops := make(api.TxnOps, len(ops))
 	total := 0
-	for i, o := range ops {
+	for _, o := range ops {
 		if err := c.CheckSize(o.key, o.value); err != nil {
 			return nil, 0, err
 		}
@@ -85,43 +84,46 @@ func (c *Client) Txn(ctx context.Context, ops []Op) ([]Entry, uint64, error) {
 		if total > c.maxValue {
 			return nil, 0, errs.New(errs.TooLarge, "transaction carries over %d bytes of values; Consul's limit is %d bytes (txn_max_req_len)", total, c.maxValue)
 		}
-		tops[i] = &api.TxnOp{KV: &api.KVTxnOp{Verb: o.verb, Key: o.key, Value: o.value, Index: o.index, Session: o.session}}
 	}
 	ctx, cancel := c.reqCtx(ctx)
 	defer cancel()
 	var (
-		ok   bool
-		resp *api.TxnResponse
-		idx  uint64
-		err  error
+		ok  bool
+		res txnResult
+		idx uint64
+		err error
 	)
 	if c.txns != nil {
-		ok, resp, idx, err = c.txns.txn(ctx, tops)
+		ok, res, idx, err = c.txns.txn(ctx, ops)
 	} else {
-		var meta *api.QueryMeta
+		tops := make(api.TxnOps, len(ops))
+		for i, o := range ops {
+			tops[i] = &api.TxnOp{KV: &api.KVTxnOp{Verb: o.verb, Key: o.key, Value: o.value, Index: o.index, Session: o.session}}
+		}
+		var (
+			resp *api.TxnResponse
+			meta *api.QueryMeta
+		)
 		ok, resp, meta, err = c.api.Txn().Txn(tops, (&api.QueryOptions{}).WithContext(ctx))
 		if meta != nil {
 			idx = meta.LastIndex
+		}
+		if resp != nil {
+			res = fromTxnResponse(resp)
 		}
 	}
 	if err != nil {
 		return nil, 0, c.Classify(err, "transaction")
 	}
 	if !ok {
-		if resp != nil && len(resp.Errors) > 0 {
-			te := &TxnError{OpIndex: resp.Errors[0].OpIndex, What: resp.Errors[0].What}
-			return nil, 0, errs.Wrap(errs.Conflict, te, "changed underneath you")
+		if len(res.errors) > 0 {
+			te := res.errors[0]
+			return nil, 0, errs.Wrap(errs.Conflict, &te, "changed underneath you")
 		}
 		return nil, 0, errs.New(errs.Conflict, "transaction refused by Consul")
 	}
-	var out []Entry
-	for _, r := range resp.Results {
-		if r.KV != nil {
-			out = append(out, fromPair(r.KV))
-			if r.KV.ModifyIndex > idx {
-				idx = r.KV.ModifyIndex
-			}
-		}
+	for _, e := range res.entries {
+		idx = max(idx, e.ModifyIndex)
 	}
-	return out, idx, nil
+	return res.entries, idx, nil
 }

@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -42,11 +40,17 @@ type txnConn struct {
 	r        *bufio.Reader
 	w        *bufio.Writer
 	lastUsed time.Time
+	// req and reply are the request body's and the answer's buffers,
+	// reused from one transaction to the next.
+	req, reply []byte
 }
 
 const (
 	// maxIdleTxnConns bounds the connections kept for later transactions.
 	maxIdleTxnConns = 64
+	// maxKeptBuffer bounds the request and answer buffers a connection
+	// keeps for the next transaction.
+	maxKeptBuffer = 64 << 10
 	// maxTxnConnIdle is how long an idle connection is trusted to still be
 	// open; older ones are closed rather than reused.
 	maxTxnConnIdle = 30 * time.Second
@@ -125,29 +129,25 @@ func (p *txnConns) put(c *txnConn) {
 var errStaleConn = errors.New("consul closed an idle connection")
 
 // txn sends ops as one transaction, like api.Txn.Txn: ok is false when
-// Consul refused it (HTTP 409, with the reasons in resp.Errors). It returns
+// Consul refused it (HTTP 409, with the reasons in res.errors). It returns
 // the X-Consul-Index header, set for read-only transactions.
-func (p *txnConns) txn(ctx context.Context, ops api.TxnOps) (bool, *api.TxnResponse, uint64, error) {
-	body, err := json.Marshal(ops)
-	if err != nil {
-		return false, nil, 0, fmt.Errorf("encode transaction: %w", err)
-	}
+func (p *txnConns) txn(ctx context.Context, ops []Op) (bool, txnResult, uint64, error) {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := p.get(ctx)
 		if err != nil {
-			return false, nil, 0, err
+			return false, txnResult{}, 0, err
 		}
-		ok, resp, index, err := p.roundTrip(ctx, c, body, reused)
+		ok, res, index, err := p.roundTrip(ctx, c, ops, reused)
 		if errors.Is(err, errStaleConn) && attempt < 2 {
 			continue
 		}
-		return ok, resp, index, err
+		return ok, res, index, err
 	}
 }
 
 // roundTrip sends one request on c and reads its response; c goes back
 // to the pool when both went through whole, and is closed otherwise.
-func (p *txnConns) roundTrip(ctx context.Context, c *txnConn, body []byte, reused bool) (ok bool, resp *api.TxnResponse, index uint64, err error) {
+func (p *txnConns) roundTrip(ctx context.Context, c *txnConn, ops []Op, reused bool) (ok bool, res txnResult, index uint64, err error) {
 	keep := false
 	defer func() {
 		if keep {
@@ -176,48 +176,44 @@ func (p *txnConns) roundTrip(ctx context.Context, c *txnConn, body []byte, reuse
 		return err
 	}
 
+	c.req = appendTxnBody(c.req[:0], ops)
 	w := c.w
 	w.WriteString("PUT /v1/txn HTTP/1.1\r\nHost: ")
 	w.WriteString(p.addr)
 	w.WriteString("\r\nUser-Agent: glusterd-ng\r\nContent-Type: application/json\r\nContent-Length: ")
-	w.WriteString(strconv.Itoa(len(body)))
+	w.WriteString(strconv.Itoa(len(c.req)))
 	if p.token != "" {
 		w.WriteString("\r\nX-Consul-Token: ")
 		w.WriteString(p.token)
 	}
 	w.WriteString("\r\n\r\n")
-	w.Write(body)
+	w.Write(c.req)
 	if err := w.Flush(); err != nil {
 		w.Reset(c.conn)
 		if reused && ctx.Err() == nil {
-			return false, nil, 0, fmt.Errorf("%w: %w", errStaleConn, err)
+			return false, res, 0, fmt.Errorf("%w: %w", errStaleConn, err)
 		}
-		return false, nil, 0, ctxErr(err)
+		return false, res, 0, ctxErr(err)
 	}
 	// The request went out whole: from here on a broken connection is not
 	// retried, since Consul may have applied the transaction before it
 	// broke (a second try would then fail its own check-and-set). The
 	// caller gets an error and reads back what happened.
-	hr, err := http.ReadResponse(c.r, nil)
+	rep, buf, err := readTxnReply(c.r, c.reply)
+	c.reply = buf
+	if cap(c.reply) > maxKeptBuffer || cap(c.req) > maxKeptBuffer {
+		// A rare large transaction does not pin its memory to the pool.
+		defer func() { c.req, c.reply = nil, nil }()
+	}
 	if err != nil {
-		return false, nil, 0, ctxErr(err)
+		return false, res, 0, ctxErr(err)
 	}
-	var buf bytes.Buffer
-	_, err = io.Copy(&buf, hr.Body)
-	hr.Body.Close()
-	if err != nil {
-		return false, nil, 0, ctxErr(err)
+	keep = !rep.close
+	if rep.status != http.StatusOK && rep.status != http.StatusConflict {
+		return false, res, 0, api.StatusError{Code: rep.status, Body: string(bytes.TrimSpace(rep.body))}
 	}
-	keep = !hr.Close
-	if s := hr.Header.Get("X-Consul-Index"); s != "" {
-		index, _ = strconv.ParseUint(s, 10, 64)
+	if res, err = decodeTxnResult(rep.body); err != nil {
+		return false, res, 0, err
 	}
-	if hr.StatusCode != http.StatusOK && hr.StatusCode != http.StatusConflict {
-		return false, nil, 0, api.StatusError{Code: hr.StatusCode, Body: string(bytes.TrimSpace(buf.Bytes()))}
-	}
-	var tr api.TxnResponse
-	if err := json.Unmarshal(buf.Bytes(), &tr); err != nil {
-		return false, nil, 0, fmt.Errorf("decode transaction response: %w", err)
-	}
-	return hr.StatusCode == http.StatusOK, &tr, index, nil
+	return rep.status == http.StatusOK, res, rep.index, nil
 }
