@@ -5,7 +5,6 @@ package schema
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -22,7 +21,20 @@ import (
 // MaxNameLen is the longest name a volume, peer or runtime entry may have.
 const MaxNameLen = 64
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+// nameChar says whether c may appear in a name: [A-Za-z0-9_.-].
+func nameChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-'
+}
+
+// onlyNameChars says whether every byte of name is a nameChar.
+func onlyNameChars(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if !nameChar(name[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateName checks a user-supplied name: 1-64 characters from
 // [A-Za-z0-9_.-], no "..", no leading "-". field names it in the error.
@@ -32,7 +44,7 @@ func ValidateName(field, name string) error {
 		return errs.InvalidField(field, "must not be empty")
 	case len(name) > MaxNameLen:
 		return errs.InvalidField(field, "is %d characters long; the limit is %d", len(name), MaxNameLen)
-	case !nameRE.MatchString(name):
+	case !onlyNameChars(name):
 		return errs.InvalidField(field, "%q has characters outside [A-Za-z0-9_.-]", name)
 	case strings.Contains(name, ".."):
 		return errs.InvalidField(field, "%q must not contain \"..\"", name)

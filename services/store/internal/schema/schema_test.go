@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,5 +56,22 @@ func TestDeletionRecordsLieInTheirKindsDirectory(t *testing.T) {
 	for _, legacy := range []string{l.LegacyCompacted(), l.LegacyTombstonePrefix() + "volumes/gv0", "g/v1/unknown/x", "other/v1/volumes/x"} {
 		_, ok := l.Parse(legacy)
 		require.False(t, ok, legacy)
+	}
+}
+
+// The byte loop that replaced a regular expression accepts exactly what
+// ^[A-Za-z0-9_.-]+$ does, for every byte and for names around the rules.
+func TestNameCharactersAreThoseOfTheDocumentedClass(t *testing.T) {
+	class := regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	for c := 0; c < 256; c++ {
+		name := "a" + string([]byte{byte(c)}) + "b"
+		if got, want := onlyNameChars(name), class.MatchString(name); got != want {
+			t.Errorf("byte %#x: accepted %v, want %v", c, got, want)
+		}
+	}
+	for _, name := range []string{"gv0", "my_vol.1-a", "a b", "vol/1", "é", "vol\x00", "Z9"} {
+		if got, want := onlyNameChars(name), class.MatchString(name); got != want {
+			t.Errorf("%q: accepted %v, want %v", name, got, want)
+		}
 	}
 }
