@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/glusterd-ng/glusterd-ng/libs/netx"
 	"github.com/glusterd-ng/glusterd-ng/libs/testutil"
 )
 
@@ -19,23 +21,25 @@ const relayFlag = "serve-relay"
 // serveRelay accepts connections on listen and joins each to a new
 // connection to target, copying bytes both ways with one read and one write
 // per chunk, as the least any service standing between a client and Consul
-// does. It returns only when the listener fails.
+// does, over libs/netx connections as the store's. It returns only when the listener fails.
 func serveRelay(spec string) error {
 	listen, target, ok := strings.Cut(spec, ",")
 	if !ok {
 		return fmt.Errorf("-%s wants listen,target; got %q", relayFlag, spec)
 	}
-	l, err := net.Listen("tcp", listen)
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
 	}
+	// Raw system calls on both sides, as bin/stored's connections make.
+	l := netx.Listener{Listener: ln}
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			return err
 		}
 		go func() {
-			u, err := net.Dial("tcp", target)
+			u, err := netx.Dial(context.Background(), &net.Dialer{}, target)
 			if err != nil {
 				c.Close()
 				return
