@@ -373,7 +373,10 @@ func Encode(r *storev1.Resource) ([]byte, error) {
 	if m == nil {
 		return nil, errs.InvalidField("resource", "is required")
 	}
-	b, err := marshal.Marshal(m)
+	b, planned, err := fastEncode(m.ProtoReflect())
+	if !planned {
+		b, err = marshal.Marshal(m)
+	}
 	if err != nil {
 		// What cannot be encoded came from the caller: a timestamp out of
 		// range, a string that is not UTF-8.

@@ -1,0 +1,194 @@
+package schema
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
+	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
+)
+
+// bodies are an empty message of every resource body type.
+func bodies() []proto.Message {
+	return []proto.Message{&commonv1.Cluster{}, &commonv1.Peer{}, &commonv1.Volume{},
+		&commonv1.Transaction{}, &commonv1.RuntimeEntry{}, &commonv1.Lock{}}
+}
+
+// randomText mixes ASCII, characters JSON must escape and multi-byte runes.
+func randomText(r *rand.Rand) string {
+	pieces := []string{"a", "Z", "0", "-", ".", "_", "/", " ", `"`, `\`, "\n", "\t", "\r", "\b", "\f", "\x00", "\x1f", "\x7f", "<", ">", "&", "é", "日本", "\u2028", "😀", "\ufffd"}
+	var b strings.Builder
+	for range r.IntN(12) {
+		b.WriteString(pieces[r.IntN(len(pieces))])
+	}
+	return b.String()
+}
+
+// fill sets a random subset of m's fields to random values, nested
+// messages, lists and maps included.
+func fill(r *rand.Rand, m protoreflect.Message, depth int) {
+	fds := m.Descriptor().Fields()
+	for i := 0; i < fds.Len(); i++ {
+		fd := fds.Get(i)
+		if r.IntN(4) == 0 {
+			continue
+		}
+		switch {
+		case fd.IsList():
+			l := m.Mutable(fd).List()
+			for range r.IntN(4) {
+				if fd.Kind() == protoreflect.MessageKind {
+					e := l.NewElement()
+					fillMessage(r, e.Message(), depth)
+					l.Append(e)
+				} else {
+					l.Append(scalar(r, fd))
+				}
+			}
+		case fd.IsMap():
+			mm := m.Mutable(fd).Map()
+			for range r.IntN(4) {
+				k := scalar(r, fd.MapKey()).MapKey()
+				if fd.MapValue().Kind() == protoreflect.MessageKind {
+					v := mm.NewValue()
+					fillMessage(r, v.Message(), depth)
+					mm.Set(k, v)
+				} else {
+					mm.Set(k, scalar(r, fd.MapValue()))
+				}
+			}
+		case fd.Kind() == protoreflect.MessageKind:
+			fillMessage(r, m.Mutable(fd).Message(), depth)
+		default:
+			m.Set(fd, scalar(r, fd))
+		}
+	}
+}
+
+func fillMessage(r *rand.Rand, m protoreflect.Message, depth int) {
+	if m.Descriptor().FullName() == timestampName {
+		// Up to about 30 years back.
+		ts := timestamppb.New(time.Now().Add(-time.Duration(r.Int64N(1e18))))
+		switch r.IntN(4) { // 0, 3, 6 and 9 fractional digits
+		case 0:
+			ts.Nanos = 0
+		case 1:
+			ts.Nanos -= ts.Nanos % 1e6
+		case 2:
+			ts.Nanos -= ts.Nanos % 1e3
+		}
+		proto.Merge(m.Interface(), ts)
+		return
+	}
+	if depth < 4 {
+		fill(r, m, depth+1)
+	}
+}
+
+func scalar(r *rand.Rand, fd protoreflect.FieldDescriptor) protoreflect.Value {
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		return protoreflect.ValueOfBool(r.IntN(2) == 1)
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return protoreflect.ValueOfInt32(int32(r.Uint32()))
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return protoreflect.ValueOfUint32(r.Uint32())
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return protoreflect.ValueOfInt64(int64(r.Uint64()))
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return protoreflect.ValueOfUint64(r.Uint64())
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString(randomText(r))
+	case protoreflect.BytesKind:
+		b := make([]byte, r.IntN(20))
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return protoreflect.ValueOfBytes(b)
+	case protoreflect.EnumKind:
+		vals := fd.Enum().Values()
+		if r.IntN(5) == 0 {
+			return protoreflect.ValueOfEnum(protoreflect.EnumNumber(100 + r.IntN(50))) // a number with no name
+		}
+		return protoreflect.ValueOfEnum(vals.Get(r.IntN(vals.Len())).Number())
+	}
+	panic("no random value for " + fd.Kind().String())
+}
+
+// document parses JSON into generic values, for comparing documents.
+func document(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	return v
+}
+
+func TestEveryResourceBodyHasAPlan(t *testing.T) {
+	for _, m := range bodies() {
+		if _, ok := plans[m.ProtoReflect().Descriptor().FullName()]; !ok {
+			t.Errorf("%s has no plan: it would be encoded by protojson", m.ProtoReflect().Descriptor().FullName())
+		}
+	}
+}
+
+// For random resources of every kind, fastEncode writes the document
+// protojson writes, and protojson reads it back as the same message.
+func TestFastEncodeWritesWhatProtojsonWrites(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, empty := range bodies() {
+		for i := range 2000 {
+			m := empty.ProtoReflect().New()
+			fill(r, m, 0)
+			got, ok, err := fastEncode(m)
+			if !ok || err != nil {
+				t.Fatalf("%T #%d: planned %v, %v", empty, i, ok, err)
+			}
+			want, err := marshal.Marshal(m.Interface())
+			if err != nil {
+				t.Fatalf("%T #%d: protojson: %v", empty, i, err)
+			}
+			if !reflect.DeepEqual(document(t, got), document(t, want)) {
+				t.Fatalf("%T #%d:\nfast      %s\nprotojson %s", empty, i, got, want)
+			}
+			back := m.New().Interface()
+			if err := protojson.Unmarshal(got, back); err != nil || !proto.Equal(back, m.Interface()) {
+				t.Fatalf("%T #%d: read back %v: %v", empty, i, back, err)
+			}
+		}
+	}
+}
+
+// What protojson refuses, fastEncode refuses too, and Encode says why.
+func TestFastEncodeRefusesWhatProtojsonRefuses(t *testing.T) {
+	bad := []proto.Message{
+		&commonv1.Volume{Name: "bad\xffutf8"},
+		&commonv1.Volume{Name: "v", Options: map[string]string{"k\xc3": "v"}},
+		&commonv1.Volume{Name: "v", Options: map[string]string{"k": "v\xe2\x82"}},
+		&commonv1.Volume{Name: "v", CreatedAt: &timestamppb.Timestamp{Seconds: maxTimestampSeconds + 1}},
+		&commonv1.Volume{Name: "v", CreatedAt: &timestamppb.Timestamp{Seconds: minTimestampSeconds - 1}},
+		&commonv1.Volume{Name: "v", CreatedAt: &timestamppb.Timestamp{Nanos: 1e9}},
+		&commonv1.Volume{Name: "v", CreatedAt: &timestamppb.Timestamp{Nanos: -1}},
+	}
+	for _, m := range bad {
+		_, perr := marshal.Marshal(m)
+		_, ok, ferr := fastEncode(m.ProtoReflect())
+		if perr == nil || !ok || ferr == nil {
+			t.Errorf("%v: protojson %v, fast (planned %v) %v; want both to refuse", m, perr, ok, ferr)
+		}
+		_, err := Encode(&storev1.Resource{Body: &storev1.Resource_Volume{Volume: m.(*commonv1.Volume)}})
+		if err == nil || !strings.Contains(err.Error(), "cannot be stored") {
+			t.Errorf("%v: Encode: %v", m, err)
+		}
+	}
+}
