@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"slices"
@@ -187,29 +188,20 @@ func appendMap(b []byte, f *fieldPlan, m protoreflect.Map) ([]byte, error) {
 // compareKeys orders map keys as protojson does: false before true,
 // integers by value, strings by their bytes.
 func compareKeys(a, b protoreflect.MapKey) int {
-	switch x := a.Interface().(type) {
+	switch a.Interface().(type) {
 	case bool:
-		y := b.Bool()
-		switch {
-		case x == y:
-			return 0
-		case !x:
-			return -1
-		}
-		return 1
+		return cmp.Compare(boolRank(a.Bool()), boolRank(b.Bool()))
 	case int32, int64:
-		return cmpInt(a.Int(), b.Int())
+		return cmp.Compare(a.Int(), b.Int())
 	case uint32, uint64:
-		return cmpInt(a.Uint(), b.Uint())
+		return cmp.Compare(a.Uint(), b.Uint())
 	}
 	return strings.Compare(a.String(), b.String())
 }
 
-func cmpInt[T int64 | uint64](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
+// boolRank puts false before true.
+func boolRank(v bool) int {
+	if v {
 		return 1
 	}
 	return 0

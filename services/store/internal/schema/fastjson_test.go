@@ -192,3 +192,22 @@ func TestFastEncodeRefusesWhatProtojsonRefuses(t *testing.T) {
 		}
 	}
 }
+
+// Map keys of every kind sort as protojson sorts them, though the store's
+// resources have only string-keyed maps today.
+func TestMapKeysSortAsProtojsonSortsThem(t *testing.T) {
+	key := func(v any) protoreflect.MapKey { return protoreflect.ValueOf(v).MapKey() }
+	for _, c := range []struct {
+		a, b protoreflect.MapKey
+		want int
+	}{
+		{key(false), key(true), -1}, {key(true), key(false), 1}, {key(true), key(true), 0},
+		{key(int32(-5)), key(int32(3)), -1}, {key(int64(7)), key(int64(-7)), 1},
+		{key(uint32(2)), key(uint32(10)), -1}, {key(uint64(1 << 63)), key(uint64(1)), 1},
+		{key("b"), key("a"), 1}, {key("a"), key("ab"), -1}, {key("é"), key("z"), 1},
+	} {
+		if got := compareKeys(c.a, c.b); got != c.want {
+			t.Errorf("compareKeys(%v, %v) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}
