@@ -243,34 +243,15 @@ type Cluster struct {
 	nodeArgs         []string
 }
 
-// handedOut is every host:port freePort has returned in this test
-// process. A port is free when freePort looks, but stays so only until
-// its process binds it; until then the kernel may offer it again, and a
-// node's servicemgr and portmap, started one after the other, were given
-// the same port (one of them then failed with "address already in use").
-var handedOut = struct {
-	sync.Mutex
-	ports map[string]bool
-}{ports: map[string]bool{}}
-
-// freePort returns a port on host that is free now and that it has not
-// returned before.
+// freePort returns a port on host for a service of the cluster to bind:
+// free now, and given to no other test in this process or another
+// (testutil.FreePortOn).
 func freePort(tb testing.TB, host string) int {
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	for {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		key := net.JoinHostPort(host, strconv.Itoa(port))
-		if !handedOut.ports[key] {
-			handedOut.ports[key] = true
-			return port
-		}
+	port, err := testutil.FreePortOn(host)
+	if err != nil {
+		tb.Fatal(err)
 	}
+	return port
 }
 
 // Start runs a Consul server, the store, the peer service and the gateway,

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,15 +93,8 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// FreePort returns a TCP port on 127.0.0.1 for a test to bind (see FreePortOn).
+func FreePort() (int, error) { return FreePortOn("127.0.0.1") }
 
 // NewConsul starts a Consul server for one test and stops it at cleanup.
 func NewConsul(tb testing.TB) *Consul {
@@ -126,9 +118,8 @@ func NewConsul(tb testing.TB) *Consul {
 // StartConsul starts a single-server Consul agent keeping its data in dir
 // and waits until it has a leader and accepts writes.
 //
-// Its ports are picked free a moment before Consul binds them, from the
-// range the kernel also hands out to outgoing connections, so a busy
-// machine can take one in between: Consul then exits at start, and it is
+// Its ports come from FreePort, which no other test takes meanwhile; should
+// something else bind one first all the same, Consul exits at start and is
 // started again on other ports, with its data directory emptied.
 func StartConsul(dir string) (*Consul, error) {
 	for attempt := 1; ; attempt++ {
@@ -155,19 +146,10 @@ func newConsul(dir string, bootstrap int) (*Consul, error) {
 		return nil, err
 	}
 	c := &Consul{bin: bin, dataDir: dir, ports: map[string]int{}, bootstrap: bootstrap}
-	taken := map[int]bool{}
 	for _, name := range []string{"http", "serf_lan", "serf_wan", "server"} {
-		// The kernel may hand the same free port out twice in a row; Consul
-		// refuses one port for two uses.
-		p := 0
-		for p == 0 || taken[p] {
-			var err error
-			if p, err = FreePort(); err != nil {
-				return nil, err
-			}
+		if c.ports[name], err = FreePort(); err != nil {
+			return nil, err
 		}
-		taken[p] = true
-		c.ports[name] = p
 	}
 	c.HTTPAddr = "127.0.0.1:" + strconv.Itoa(c.ports["http"])
 	cfg := api.DefaultConfig()
