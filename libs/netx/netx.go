@@ -52,13 +52,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		errno syscall.Errno
 	)
 	err := c.raw.Read(func(fd uintptr) bool {
-		for {
-			n, _, errno = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			if errno != syscall.EINTR {
-				// Nothing to read yet: wait for the poller to say there is.
-				return errno != syscall.EAGAIN
-			}
-		}
+		n, errno = rawIO(syscall.SYS_READ, fd, p)
+		// Nothing to read yet (EAGAIN): wait for the poller to say there is.
+		return errno != syscall.EAGAIN
 	})
 	switch {
 	case err != nil:
@@ -81,13 +77,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 		)
 		rest := p[written:]
 		err := c.raw.Write(func(fd uintptr) bool {
-			for {
-				n, _, errno = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
-				if errno != syscall.EINTR {
-					// The send buffer is full: wait for the poller.
-					return errno != syscall.EAGAIN
-				}
-			}
+			n, errno = rawIO(syscall.SYS_WRITE, fd, rest)
+			// The send buffer is full (EAGAIN): wait for the poller.
+			return errno != syscall.EAGAIN
 		})
 		if err != nil {
 			return written, err
@@ -98,6 +90,17 @@ func (c *Conn) Write(p []byte) (int, error) {
 		written += int(n)
 	}
 	return written, nil
+}
+
+// rawIO makes the read(2) or write(2) trap on fd with the non-empty b,
+// again when a signal interrupted it.
+func rawIO(trap, fd uintptr, b []byte) (uintptr, syscall.Errno) {
+	for {
+		n, _, errno := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		if errno != syscall.EINTR {
+			return n, errno
+		}
+	}
 }
 
 // opError reports a failed system call as net.Conn implementations do.
