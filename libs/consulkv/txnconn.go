@@ -113,6 +113,10 @@ func (c *txnConn) closedByPeer() bool {
 // put keeps c for a later transaction, or closes it when enough are kept.
 func (p *txnConns) put(c *txnConn) {
 	c.lastUsed = time.Now()
+	// A rare large transaction does not pin its buffers to the pool.
+	if cap(c.req) > maxKeptBuffer || cap(c.reply) > maxKeptBuffer {
+		c.req, c.reply = nil, nil
+	}
 	p.mu.Lock()
 	if len(p.idle) < maxIdleTxnConns {
 		p.idle = append(p.idle, c)
@@ -201,10 +205,6 @@ func (p *txnConns) roundTrip(ctx context.Context, c *txnConn, ops []Op, reused b
 	// caller gets an error and reads back what happened.
 	rep, buf, err := readTxnReply(c.r, c.reply)
 	c.reply = buf
-	if cap(c.reply) > maxKeptBuffer || cap(c.req) > maxKeptBuffer {
-		// A rare large transaction does not pin its memory to the pool.
-		defer func() { c.req, c.reply = nil, nil }()
-	}
 	if err != nil {
 		return false, res, 0, ctxErr(err)
 	}

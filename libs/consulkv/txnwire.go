@@ -132,29 +132,22 @@ func readTxnReply(r *bufio.Reader, buf []byte) (txnReply, []byte, error) {
 	}
 	rep.status = code
 	length, chunked := -1, false
-	for {
-		line, err := readLine(r)
-		if err != nil {
-			return rep, buf, err
-		}
-		if len(line) == 0 {
-			break
-		}
+	err = readLines(r, func(line []byte) error {
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
-			return rep, buf, fmt.Errorf("%w: header line %q", errMalformedReply, line)
+			return fmt.Errorf("%w: header line %q", errMalformedReply, line)
 		}
 		value = bytes.TrimSpace(value)
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, err := strconv.Atoi(string(value))
 			if err != nil || n < 0 || (length >= 0 && n != length) {
-				return rep, buf, fmt.Errorf("%w: Content-Length %q", errMalformedReply, value)
+				return fmt.Errorf("%w: Content-Length %q", errMalformedReply, value)
 			}
 			length = n
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			if !bytes.EqualFold(value, []byte("chunked")) {
-				return rep, buf, fmt.Errorf("%w: Transfer-Encoding %q", errMalformedReply, value)
+				return fmt.Errorf("%w: Transfer-Encoding %q", errMalformedReply, value)
 			}
 			chunked = true
 		case bytes.EqualFold(name, []byte("Connection")):
@@ -166,6 +159,10 @@ func readTxnReply(r *bufio.Reader, buf []byte) (txnReply, []byte, error) {
 		case bytes.EqualFold(name, []byte("X-Consul-Index")):
 			rep.index, _ = strconv.ParseUint(string(value), 10, 64)
 		}
+		return nil
+	})
+	if err != nil {
+		return rep, buf, err
 	}
 	var body io.Reader
 	switch {
@@ -201,18 +198,29 @@ func readTxnReply(r *bufio.Reader, buf []byte) (txnReply, []byte, error) {
 	if chunked {
 		// The last chunk is followed by trailer lines and an empty line,
 		// which the chunked reader leaves unread.
-		for {
-			line, err := readLine(r)
-			if err != nil {
-				return rep, buf, err
-			}
-			if len(line) == 0 {
-				break
-			}
+		if err := readLines(r, func([]byte) error { return nil }); err != nil {
+			return rep, buf, err
 		}
 	}
 	rep.body = w.Bytes()
 	return rep, w.Bytes()[:0], nil
+}
+
+// readLines hands each line of a header or trailer section to each, up to
+// the empty line that ends the section.
+func readLines(r *bufio.Reader, each func(line []byte) error) error {
+	for {
+		line, err := readLine(r)
+		if err != nil {
+			return err
+		}
+		if len(line) == 0 {
+			return nil
+		}
+		if err := each(line); err != nil {
+			return err
+		}
+	}
 }
 
 // readLine reads one header line without its line end.
