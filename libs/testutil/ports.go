@@ -23,7 +23,9 @@ import (
 
 var ports struct {
 	sync.Mutex
-	held map[int]*os.File // reserved by this process, locks kept open
+	held   map[int]*os.File // reserved by this process, locks kept open
+	lo, hi int              // the range handed out from
+	dir    string           // where the lock files are
 }
 
 // Ports of the system itself that tests bind on fixed numbers: GlusterFS's
@@ -33,30 +35,30 @@ const reservedLo, reservedHi = 24000, 24100
 // FreePortOn returns a TCP port that is free on host now and that no other
 // caller, in this process or another, is given until this process ends.
 func FreePortOn(host string) (int, error) {
-	lo, hi := 20000, ephemeralLow()
-	if hi <= lo+1000 {
-		lo = 10000
-	}
-	if hi <= lo {
-		return 0, fmt.Errorf("test ports: the ephemeral range starts at %d, leaving none below it", hi)
-	}
-	dir := filepath.Join(os.TempDir(), "glusterd-ng-test-ports")
-	if err := os.MkdirAll(dir, 0o777); err != nil {
-		return 0, fmt.Errorf("test ports: %w", err)
-	}
 	ports.Lock()
 	defer ports.Unlock()
 	if ports.held == nil {
-		ports.held = map[int]*os.File{}
+		lo, hi := 20000, ephemeralLow()
+		if hi <= lo+1000 {
+			lo = 10000
+		}
+		if hi <= lo {
+			return 0, fmt.Errorf("test ports: the ephemeral range starts at %d, leaving none below it", hi)
+		}
+		dir := filepath.Join(os.TempDir(), "glusterd-ng-test-ports")
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			return 0, fmt.Errorf("test ports: %w", err)
+		}
+		ports.held, ports.lo, ports.hi, ports.dir = map[int]*os.File{}, lo, hi, dir
 	}
-	n := hi - lo
+	lo, n := ports.lo, ports.hi-ports.lo
 	start := rand.IntN(n)
 	for i := range n {
 		port := lo + (start+i)%n
 		if ports.held[port] != nil || (port >= reservedLo && port < reservedHi) {
 			continue
 		}
-		f, ok := reserve(filepath.Join(dir, strconv.Itoa(port)))
+		f, ok := reserve(filepath.Join(ports.dir, strconv.Itoa(port)))
 		if !ok {
 			continue // another process holds it
 		}
