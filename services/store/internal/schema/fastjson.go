@@ -73,7 +73,7 @@ func planMessage(md protoreflect.MessageDescriptor, making map[protoreflect.Full
 				return nil, false
 			}
 		}
-		if !writable(kind) || fd.IsExtension() {
+		if !writable(kind) {
 			return nil, false
 		}
 		if vmd != nil && vmd.FullName() != timestampName {
