@@ -57,6 +57,7 @@ func Dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 		grpc.WithStaticStreamWindowSize(streamWindow),
 		grpc.WithStaticConnWindowSize(connWindow),
 		grpc.WithContextDialer(dial),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(codec{})),
 	}
 	cc, err := grpc.NewClient(target, append(base, opts...)...)
 	if err != nil {

@@ -21,10 +21,14 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/discovery"
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
@@ -43,7 +47,7 @@ type testServer interface{}
 var testDesc = grpc.ServiceDesc{
 	ServiceName: "test.Test",
 	HandlerType: (*testServer)(nil),
-	Methods:     []grpc.MethodDesc{{MethodName: "Echo", Handler: echoHandler}},
+	Methods:     []grpc.MethodDesc{{MethodName: "Echo", Handler: echoHandler}, {MethodName: "EchoVolume", Handler: echoVolumeHandler}},
 	Streams:     []grpc.StreamDesc{{StreamName: "Hang", Handler: hangHandler, ServerStreams: true}},
 }
 
@@ -59,6 +63,17 @@ func echoHandler(srv any, ctx context.Context, dec func(any) error, interceptor 
 		return h(ctx, in)
 	}
 	return interceptor(ctx, in, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/test.Test/Echo"}, h)
+}
+
+// echoVolumeHandler returns the volume it was sent: a message of ours, so
+// encoded by grpcx's codec with the generated methods.
+func echoVolumeHandler(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+	in := new(commonv1.Volume)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	h := func(_ context.Context, req any) (any, error) { return req, nil }
+	return interceptor(ctx, in, &grpc.UnaryServerInfo{FullMethod: "/test.Test/EchoVolume"}, h)
 }
 
 func (s *testService) echo(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
@@ -471,4 +486,47 @@ func TestDialUnixSocketTargets(t *testing.T) {
 		require.NoError(t, err, target)
 		require.Equal(t, "over a unix socket", got, target)
 	}
+}
+
+// uncheckedCodec writes messages with the generated marshaller alone, as a
+// client without grpcx's checks would.
+type uncheckedCodec struct{}
+
+func (uncheckedCodec) Name() string { return "proto" }
+
+func (uncheckedCodec) Marshal(v any) (mem.BufferSlice, error) {
+	b, err := v.(interface{ MarshalVT() ([]byte, error) }).MarshalVT()
+	return mem.BufferSlice{mem.SliceBuffer(b)}, err
+}
+
+func (uncheckedCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	return proto.Unmarshal(data.Materialize(), v.(proto.Message))
+}
+
+// TestOurMessagesOnTheWire sends a volume through a grpcx server and
+// client and gets it back equal; a string that is not UTF-8 is refused by
+// the client before it is sent, and by the server from a client that sent
+// it anyway, as protobuf-go refuses it.
+func TestOurMessagesOnTheWire(t *testing.T) {
+	h := startServer(t, grpcx.ServerConfig{Name: "test"})
+	cc := dial(t, h.addr)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	vol := &commonv1.Volume{Name: "v1", Type: commonv1.VolumeType_DISTRIBUTED_REPLICATE, ReplicaCount: 3,
+		Options:    map[string]string{"nfs.disable": "on", "é": "日本"},
+		Subvolumes: []*commonv1.Subvolume{{Bricks: []*commonv1.Brick{{Host: "n1", Path: "/b/1"}, {Host: "n2", Path: "/b/2"}}}}}
+	out := new(commonv1.Volume)
+	require.NoError(t, cc.Invoke(ctx, "/test.Test/EchoVolume", vol, out))
+	require.True(t, proto.Equal(vol, out), "%v\n%v", vol, out)
+
+	bad := proto.Clone(vol).(*commonv1.Volume)
+	bad.Subvolumes[0].Bricks[1].Path = "/b/\xff"
+	err := cc.Invoke(ctx, "/test.Test/EchoVolume", bad, new(commonv1.Volume))
+	require.Equal(t, codes.Internal, status.Code(err), "%v", err)
+	require.Contains(t, status.Convert(err).Message(), "invalid UTF-8")
+
+	err = cc.Invoke(ctx, "/test.Test/EchoVolume", bad, new(commonv1.Volume), grpc.ForceCodecV2(uncheckedCodec{}))
+	require.Equal(t, codes.Internal, status.Code(err), "%v", err)
+	require.Contains(t, status.Convert(err).Message(), "unmarshal")
+	require.Contains(t, status.Convert(err).Message(), "invalid UTF-8")
 }

@@ -56,6 +56,7 @@ func NewServer(cfg ServerConfig) *Server {
 		grpc.NumStreamWorkers(uint32(runtime.NumCPU())),
 		grpc.StaticStreamWindowSize(streamWindow),
 		grpc.StaticConnWindowSize(connWindow),
+		grpc.ForceServerCodecV2(codec{}),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	)

@@ -4,15 +4,13 @@ import (
 	"errors"
 	"fmt"
 
-	"google.golang.org/protobuf/proto"
-
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 
 	"github.com/glusterd-ng/glusterd-ng/libs/errs"
 )
 
 func cloneResource(r *storev1.Resource) *storev1.Resource {
-	return proto.Clone(r).(*storev1.Resource)
+	return r.CloneVT()
 }
 
 // prefixErr names the operation of a multi-operation Apply an error is about,

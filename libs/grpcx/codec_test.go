@@ -1,0 +1,220 @@
+package grpcx
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
+	_ "github.com/glusterd-ng/glusterd-ng/proto/gluster/orchestrator/v1"
+	_ "github.com/glusterd-ng/glusterd-ng/proto/gluster/peer/v1"
+	_ "github.com/glusterd-ng/glusterd-ng/proto/gluster/portmap/v1"
+	_ "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
+	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
+)
+
+// ourMessages returns every message type of proto/, map entries aside.
+func ourMessages(t *testing.T) []protoreflect.MessageType {
+	var out []protoreflect.MessageType
+	protoregistry.GlobalTypes.RangeMessages(func(mt protoreflect.MessageType) bool {
+		if strings.HasPrefix(string(mt.Descriptor().FullName()), "gluster.") {
+			out = append(out, mt)
+		}
+		return true
+	})
+	require.Greater(t, len(out), 50, "the generated packages are linked in")
+	return out
+}
+
+// fill sets a random subset of m's fields to random values, nesting
+// messages up to depth.
+func fill(r *rand.Rand, m protoreflect.Message, depth int) {
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		if r.IntN(4) == 0 || (fd.Kind() == protoreflect.MessageKind && depth == 0) {
+			continue
+		}
+		if od := fd.ContainingOneof(); od != nil && m.WhichOneof(od) != nil {
+			continue
+		}
+		switch {
+		case fd.IsMap():
+			mp := m.Mutable(fd).Map()
+			for range 1 + r.IntN(3) {
+				v := mp.NewValue()
+				if fd.MapValue().Kind() != protoreflect.MessageKind {
+					v = randScalar(r, fd.MapValue())
+				} else {
+					fill(r, v.Message(), depth-1)
+				}
+				mp.Set(randScalar(r, fd.MapKey()).MapKey(), v)
+			}
+		case fd.IsList():
+			l := m.Mutable(fd).List()
+			for range 1 + r.IntN(3) {
+				if fd.Kind() == protoreflect.MessageKind {
+					v := l.NewElement()
+					fill(r, v.Message(), depth-1)
+					l.Append(v)
+				} else {
+					l.Append(randScalar(r, fd))
+				}
+			}
+		case fd.Kind() == protoreflect.MessageKind:
+			v := m.NewField(fd)
+			fill(r, v.Message(), depth-1)
+			m.Set(fd, v)
+		default:
+			m.Set(fd, randScalar(r, fd))
+		}
+	}
+}
+
+// randScalar is a random value of a non-message field, strings with
+// multi-byte characters.
+func randScalar(r *rand.Rand, fd protoreflect.FieldDescriptor) protoreflect.Value {
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		return protoreflect.ValueOfBool(r.IntN(2) == 1)
+	case protoreflect.EnumKind:
+		vals := fd.Enum().Values()
+		return protoreflect.ValueOfEnum(vals.Get(r.IntN(vals.Len())).Number())
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return protoreflect.ValueOfInt32(r.Int32() - 1<<30)
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return protoreflect.ValueOfInt64(r.Int64() - 1<<62)
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return protoreflect.ValueOfUint32(r.Uint32())
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return protoreflect.ValueOfUint64(r.Uint64())
+	case protoreflect.FloatKind:
+		return protoreflect.ValueOfFloat32(r.Float32() * 1e6)
+	case protoreflect.DoubleKind:
+		return protoreflect.ValueOfFloat64(r.NormFloat64() * 1e9)
+	case protoreflect.BytesKind:
+		b := make([]byte, r.IntN(12))
+		for i := range b {
+			b[i] = byte(r.UintN(256))
+		}
+		return protoreflect.ValueOfBytes(b)
+	default:
+		words := []string{"", "vol", "/bricks/b1", "é", "日本", "🙂", "a\"b\\c", "x\x00y"}
+		return protoreflect.ValueOfString(words[r.IntN(len(words))] + words[r.IntN(len(words))])
+	}
+}
+
+// marshalled joins what the codec's Marshal returned.
+func marshalled(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	bs, err := codec{}.Marshal(m)
+	require.NoError(t, err)
+	defer bs.Free()
+	return bs.Materialize()
+}
+
+// TestCodecAgreesWithProtobuf checks, for random messages of every type in
+// proto/, that what the codec writes protobuf-go reads back equal, that
+// what protobuf-go writes the codec reads back equal, and that Unmarshal
+// replaces what its message held.
+func TestCodecAgreesWithProtobuf(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, mt := range ourMessages(t) {
+		for range 40 {
+			m := mt.New()
+			fill(r, m, 3)
+			orig := m.Interface()
+
+			back := mt.New().Interface()
+			require.NoError(t, proto.Unmarshal(marshalled(t, orig), back), mt.Descriptor().FullName())
+			require.True(t, proto.Equal(orig, back), "%s: codec → protobuf-go\n%v\n%v", mt.Descriptor().FullName(), orig, back)
+
+			b, err := proto.Marshal(orig)
+			require.NoError(t, err)
+			stale := mt.New()
+			fill(r, stale, 2)
+			into := stale.Interface()
+			require.NoError(t, codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, into))
+			require.True(t, proto.Equal(orig, into), "%s: protobuf-go → codec\n%v\n%v", mt.Descriptor().FullName(), orig, into)
+		}
+	}
+}
+
+// TestCodecRefusesInvalidUTF8AsProtobufDoes puts a byte sequence that is
+// not UTF-8 in string fields at several depths and in a map: protobuf-go
+// and the codec both refuse to write it and to read it. A bytes field with
+// the same content is accepted by both.
+func TestCodecRefusesInvalidUTF8AsProtobufDoes(t *testing.T) {
+	const bad = "vol\xff"
+	vol := func() *commonv1.Volume {
+		return &commonv1.Volume{Name: "v", Options: map[string]string{"k": "v"},
+			Subvolumes: []*commonv1.Subvolume{{Bricks: []*commonv1.Brick{{Host: "h", Path: "/b"}}}}}
+	}
+	cases := map[string]func(*commonv1.Volume){
+		"top-level string":   func(v *commonv1.Volume) { v.Name = bad },
+		"string three deep":  func(v *commonv1.Volume) { v.Subvolumes[0].Bricks[0].Path = bad },
+		"map value":          func(v *commonv1.Volume) { v.Options["k"] = bad },
+		"map key":            func(v *commonv1.Volume) { v.Options[bad] = "v" },
+		"string in a repeat": func(v *commonv1.Volume) { v.Subvolumes = append(v.Subvolumes, &commonv1.Subvolume{Bricks: []*commonv1.Brick{{Host: bad}}}) },
+	}
+	for name, spoil := range cases {
+		t.Run(name, func(t *testing.T) {
+			v := vol()
+			spoil(v)
+			req := &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Volume{Volume: v}}}
+			_, perr := proto.Marshal(req)
+			require.Error(t, perr, "protobuf-go refuses to write it")
+			_, cerr := codec{}.Marshal(req)
+			require.ErrorIs(t, cerr, errInvalidUTF8)
+
+			// The generated marshaller checks nothing: bytes as a client
+			// without the check would send them.
+			b, err := req.MarshalVT()
+			require.NoError(t, err)
+			require.Error(t, proto.Unmarshal(b, new(storev1.CreateRequest)), "protobuf-go refuses to read it")
+			got := new(storev1.CreateRequest)
+			require.ErrorIs(t, codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, got), errInvalidUTF8)
+			require.Nil(t, got.GetResource(), "a refused message is left empty")
+		})
+	}
+
+	cluster := &commonv1.Cluster{Name: "c", AuthSecret: []byte(bad)}
+	b, err := proto.Marshal(cluster)
+	require.NoError(t, err, "bytes fields may hold anything")
+	require.NotEmpty(t, marshalled(t, cluster))
+	got := new(commonv1.Cluster)
+	require.NoError(t, codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, got))
+	require.Equal(t, []byte(bad), got.GetAuthSecret())
+}
+
+// TestCodecFallsBackForOtherMessages covers messages without generated
+// fast methods (health, reflection): gRPC's own codec handles them.
+func TestCodecFallsBackForOtherMessages(t *testing.T) {
+	in := &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}
+	out := new(healthpb.HealthCheckResponse)
+	require.NoError(t, codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(marshalled(t, in))}, out))
+	require.True(t, proto.Equal(in, out))
+	_, err := codec{}.Marshal("not a message")
+	require.Error(t, err)
+}
+
+// TestCodecLargeMessagesUsePooledBuffers covers the pooled path: a message
+// above gRPC's pooling threshold comes out whole.
+func TestCodecLargeMessagesUsePooledBuffers(t *testing.T) {
+	v := &commonv1.Volume{Name: "big", Options: map[string]string{}}
+	for i := range 2000 {
+		v.Options[strings.Repeat("k", 10)+string(rune('a'+i%26))+strings.Repeat("é", i%7)+string(rune(0x100+i))] = strings.Repeat("v", 20)
+	}
+	b := marshalled(t, v)
+	require.False(t, mem.IsBelowBufferPoolingThreshold(len(b)))
+	back := new(commonv1.Volume)
+	require.NoError(t, proto.Unmarshal(b, back))
+	require.True(t, proto.Equal(v, back))
+}
