@@ -104,13 +104,24 @@ func checkUTF8(v any, b []byte) error {
 	return errInvalidUTF8
 }
 
-// utf8Plan says which fields of one message type are proto3 strings, whose
-// bytes must be valid UTF-8, and which are messages (map entries included)
-// to look into.
+// utf8Plan says, per field number of one message type, whether the field
+// is a proto3 string, whose bytes must be valid UTF-8, or a message (map
+// entries included) to look into: indexed by number up to nearLimit, in
+// far beyond it.
 type utf8Plan struct {
-	strings  map[protowire.Number]bool
-	messages map[protowire.Number]*utf8Plan
+	strings  []bool
+	messages []*utf8Plan
+	far      map[protowire.Number]*utf8Field
 }
+
+// utf8Field is one field of a plan beyond nearLimit.
+type utf8Field struct {
+	str bool
+	msg *utf8Plan
+}
+
+// nearLimit bounds the field numbers a plan indexes directly.
+const nearLimit = 1024
 
 // utf8Plans holds a plan per message type, made on first use.
 var utf8Plans sync.Map // protoreflect.FullName → *utf8Plan
@@ -131,21 +142,48 @@ func buildUTF8Plan(md protoreflect.MessageDescriptor, seen map[protoreflect.Full
 	if p, ok := seen[md.FullName()]; ok {
 		return p
 	}
-	p := &utf8Plan{strings: map[protowire.Number]bool{}, messages: map[protowire.Number]*utf8Plan{}}
+	p := &utf8Plan{}
 	seen[md.FullName()] = p
 	fields := md.Fields()
+	size := 0
 	for i := range fields.Len() {
-		fd := fields.Get(i)
-		switch fd.Kind() {
-		case protoreflect.StringKind:
-			if fd.Syntax() == protoreflect.Proto3 {
-				p.strings[fd.Number()] = true
-			}
-		case protoreflect.MessageKind:
-			p.messages[fd.Number()] = buildUTF8Plan(fd.Message(), seen)
+		if n := int(fields.Get(i).Number()); n < nearLimit {
+			size = max(size, n+1)
 		}
 	}
+	p.strings, p.messages = make([]bool, size), make([]*utf8Plan, size)
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		var f utf8Field
+		switch fd.Kind() {
+		case protoreflect.StringKind:
+			f.str = fd.Syntax() == protoreflect.Proto3
+		case protoreflect.MessageKind:
+			f.msg = buildUTF8Plan(fd.Message(), seen)
+		default:
+			continue
+		}
+		if n := fd.Number(); n < nearLimit {
+			p.strings[n], p.messages[n] = f.str, f.msg
+			continue
+		}
+		if p.far == nil {
+			p.far = map[protowire.Number]*utf8Field{}
+		}
+		p.far[fd.Number()] = &f
+	}
 	return p
+}
+
+// field returns what the plan says of field num.
+func (p *utf8Plan) field(num protowire.Number) (str bool, msg *utf8Plan) {
+	if int(num) < len(p.strings) {
+		return p.strings[num], p.messages[num]
+	}
+	if f := p.far[num]; f != nil {
+		return f.str, f.msg
+	}
+	return false, nil
 }
 
 // valid reports whether every string field in the encoded message b, at
@@ -170,10 +208,11 @@ func (p *utf8Plan) valid(b []byte) bool {
 			return true
 		}
 		b = b[n:]
-		if p.strings[num] && !utf8.Valid(v) {
+		str, sub := p.field(num)
+		if str && !utf8.Valid(v) {
 			return false
 		}
-		if sub := p.messages[num]; sub != nil && !sub.valid(v) {
+		if sub != nil && !sub.valid(v) {
 			return false
 		}
 	}

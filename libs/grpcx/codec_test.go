@@ -8,9 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	_ "github.com/glusterd-ng/glusterd-ng/proto/gluster/orchestrator/v1"
@@ -158,11 +162,13 @@ func TestCodecRefusesInvalidUTF8AsProtobufDoes(t *testing.T) {
 			Subvolumes: []*commonv1.Subvolume{{Bricks: []*commonv1.Brick{{Host: "h", Path: "/b"}}}}}
 	}
 	cases := map[string]func(*commonv1.Volume){
-		"top-level string":   func(v *commonv1.Volume) { v.Name = bad },
-		"string three deep":  func(v *commonv1.Volume) { v.Subvolumes[0].Bricks[0].Path = bad },
-		"map value":          func(v *commonv1.Volume) { v.Options["k"] = bad },
-		"map key":            func(v *commonv1.Volume) { v.Options[bad] = "v" },
-		"string in a repeat": func(v *commonv1.Volume) { v.Subvolumes = append(v.Subvolumes, &commonv1.Subvolume{Bricks: []*commonv1.Brick{{Host: bad}}}) },
+		"top-level string":  func(v *commonv1.Volume) { v.Name = bad },
+		"string three deep": func(v *commonv1.Volume) { v.Subvolumes[0].Bricks[0].Path = bad },
+		"map value":         func(v *commonv1.Volume) { v.Options["k"] = bad },
+		"map key":           func(v *commonv1.Volume) { v.Options[bad] = "v" },
+		"string in a repeat": func(v *commonv1.Volume) {
+			v.Subvolumes = append(v.Subvolumes, &commonv1.Subvolume{Bricks: []*commonv1.Brick{{Host: bad}}})
+		},
 	}
 	for name, spoil := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -217,4 +223,84 @@ func TestCodecLargeMessagesUsePooledBuffers(t *testing.T) {
 	back := new(commonv1.Volume)
 	require.NoError(t, proto.Unmarshal(b, back))
 	require.True(t, proto.Equal(v, back))
+}
+
+// TestUTF8PlanFarFieldNumbers covers field numbers beyond what a plan
+// indexes directly (ours are all small): a string field numbered 5000 and a
+// message field numbered 70000 are checked like near ones.
+func TestUTF8PlanFarFieldNumbers(t *testing.T) {
+	fdp := &descriptorpb.FileDescriptorProto{
+		Name: proto.String("far.proto"), Package: proto.String("far"), Syntax: proto.String("proto3"),
+		MessageType: []*descriptorpb.DescriptorProto{{
+			Name: proto.String("M"),
+			Field: []*descriptorpb.FieldDescriptorProto{
+				{Name: proto.String("near"), Number: proto.Int32(1), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
+				{Name: proto.String("far"), Number: proto.Int32(5000), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
+				{Name: proto.String("raw"), Number: proto.Int32(6000), Type: descriptorpb.FieldDescriptorProto_TYPE_BYTES.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
+				{Name: proto.String("sub"), Number: proto.Int32(70000), Type: descriptorpb.FieldDescriptorProto_TYPE_MESSAGE.Enum(), TypeName: proto.String(".far.M"), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
+			},
+		}},
+	}
+	fd, err := protodesc.NewFile(fdp, nil)
+	require.NoError(t, err)
+	msg := dynamicpb.NewMessage(fd.Messages().Get(0))
+	str := func(num protowire.Number, s string) []byte {
+		return protowire.AppendString(protowire.AppendTag(nil, num, protowire.BytesType), s)
+	}
+	sub := func(b []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, 70000, protowire.BytesType), b)
+	}
+	for name, c := range map[string]struct {
+		b  []byte
+		ok bool
+	}{
+		"valid":             {append(str(1, "a"), append(str(5000, "é"), sub(str(5000, "b"))...)...), true},
+		"near":              {str(1, "\xff"), false},
+		"far":               {str(5000, "\xff"), false},
+		"far bytes":         {str(6000, "\xff"), true},
+		"far inside far":    {sub(sub(str(5000, "\xff"))), false},
+		"unknown far field": {str(9999, "\xff"), true},
+	} {
+		err := checkUTF8(msg, c.b)
+		if c.ok {
+			require.NoError(t, err, name)
+		} else {
+			require.ErrorIs(t, err, errInvalidUTF8, name)
+		}
+		require.Equal(t, c.ok, proto.Unmarshal(c.b, dynamicpb.NewMessage(fd.Messages().Get(0))) == nil, "protobuf-go agrees on %s", name)
+	}
+}
+
+// BenchmarkCodec encodes and decodes a volume resource of the store's
+// bench size with the codec and with gRPC's own proto codec.
+func BenchmarkCodec(b *testing.B) {
+	v := &commonv1.Volume{Name: "bench", Type: commonv1.VolumeType_DISTRIBUTED_REPLICATE, ReplicaCount: 3,
+		Options: map[string]string{"performance.cache-size": "64MB", "cluster.quorum-type": "auto", "network.ping-timeout": "42"}}
+	for s := range 2 {
+		sv := &commonv1.Subvolume{}
+		for i := range 3 {
+			sv.Bricks = append(sv.Bricks, &commonv1.Brick{Id: "00000000-0000-4000-8000-00000000000" + string(rune('0'+s*3+i)),
+				PeerId: "10000000-0000-4000-8000-00000000000" + string(rune('0'+i)), Host: "node" + string(rune('0'+i)), Path: "/bricks/bench/b" + string(rune('0'+s*3+i))})
+		}
+		v.Subvolumes = append(v.Subvolumes, sv)
+	}
+	req := &storev1.CreateRequest{Resource: &storev1.Resource{Body: &storev1.Resource_Volume{Volume: v}}}
+	for name, c := range map[string]interface {
+		Marshal(any) (mem.BufferSlice, error)
+		Unmarshal(mem.BufferSlice, any) error
+	}{"grpcx": codec{}, "protobuf-go": fallback()} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				bs, err := c.Marshal(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := c.Unmarshal(bs, new(storev1.CreateRequest)); err != nil {
+					b.Fatal(err)
+				}
+				bs.Free()
+			}
+		})
+	}
 }
