@@ -48,26 +48,30 @@ func (codec) Marshal(v any) (mem.BufferSlice, error) {
 	size := m.SizeVT()
 	if mem.IsBelowBufferPoolingThreshold(size) {
 		buf := make([]byte, size)
-		if _, err := m.MarshalToSizedBufferVT(buf); err != nil {
-			return nil, fmt.Errorf("marshal %T: %w", v, err)
-		}
-		if err := checkUTF8(v, buf); err != nil {
-			return nil, fmt.Errorf("marshal %T: %w", v, err)
+		if err := marshalInto(m, buf); err != nil {
+			return nil, err
 		}
 		return mem.BufferSlice{mem.SliceBuffer(buf)}, nil
 	}
 	pool := mem.DefaultBufferPool()
 	buf := pool.Get(size)
 	*buf = (*buf)[:size]
-	if _, err := m.MarshalToSizedBufferVT(*buf); err != nil {
+	if err := marshalInto(m, *buf); err != nil {
 		pool.Put(buf)
-		return nil, fmt.Errorf("marshal %T: %w", v, err)
-	}
-	if err := checkUTF8(v, *buf); err != nil {
-		pool.Put(buf)
-		return nil, fmt.Errorf("marshal %T: %w", v, err)
+		return nil, err
 	}
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+}
+
+// marshalInto encodes m into buf, which is exactly m's size.
+func marshalInto(m fastMessage, buf []byte) error {
+	if _, err := m.MarshalToSizedBufferVT(buf); err != nil {
+		return fmt.Errorf("marshal %T: %w", m, err)
+	}
+	if err := checkUTF8(m, buf); err != nil {
+		return fmt.Errorf("marshal %T: %w", m, err)
+	}
+	return nil
 }
 
 // Unmarshal decodes data into v, replacing what v held.
