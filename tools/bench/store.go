@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 	"github.com/hashicorp/consul/api"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
@@ -98,14 +101,27 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 		return "", err
 	}
 	rtxn := relayClient.API().Txn()
-	value, _ := protojson.Marshal(benchVolume("x").GetVolume())
+	// protojson varies its whitespace from build to build; compacted, the
+	// raw columns write the same bytes in every run.
+	compact := func(m proto.Message) []byte {
+		b, err := protojson.Marshal(m)
+		if err != nil {
+			panic(err)
+		}
+		var out bytes.Buffer
+		if err := json.Compact(&out, b); err != nil {
+			panic(err)
+		}
+		return out.Bytes()
+	}
+	value := compact(benchVolume("x").GetVolume())
 	// Updates change the record (Consul skips writes of identical values).
 	updated := func(name string) *storev1.Resource {
 		r := benchVolume(name)
 		r.GetVolume().Options["network.ping-timeout"] = "43"
 		return r
 	}
-	value2, _ := protojson.Marshal(updated("x").GetVolume())
+	value2 := compact(updated("x").GetVolume())
 
 	var rows []row
 	const rounds = 10
