@@ -30,7 +30,9 @@ type fastMessage interface {
 // The generated methods do not check that string fields hold valid UTF-8,
 // which protobuf-go does both ways; Marshal and Unmarshal check the encoded
 // bytes themselves, so the same messages are refused as with protobuf-go
-// (see checkUTF8).
+// (see checkUTF8). Nor do they limit nesting depth as protobuf-go does; no
+// message type of ours contains itself (a test holds that), so the schema
+// bounds the depth of anything decoded.
 type codec struct{}
 
 // Name is the content-subtype gRPC's own proto codec has.

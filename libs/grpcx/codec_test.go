@@ -2,6 +2,7 @@ package grpcx
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -229,21 +230,8 @@ func TestCodecLargeMessagesUsePooledBuffers(t *testing.T) {
 // indexes directly (ours are all small): a string field numbered 5000 and a
 // message field numbered 70000 are checked like near ones.
 func TestUTF8PlanFarFieldNumbers(t *testing.T) {
-	fdp := &descriptorpb.FileDescriptorProto{
-		Name: proto.String("far.proto"), Package: proto.String("far"), Syntax: proto.String("proto3"),
-		MessageType: []*descriptorpb.DescriptorProto{{
-			Name: proto.String("M"),
-			Field: []*descriptorpb.FieldDescriptorProto{
-				{Name: proto.String("near"), Number: proto.Int32(1), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
-				{Name: proto.String("far"), Number: proto.Int32(5000), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
-				{Name: proto.String("raw"), Number: proto.Int32(6000), Type: descriptorpb.FieldDescriptorProto_TYPE_BYTES.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
-				{Name: proto.String("sub"), Number: proto.Int32(70000), Type: descriptorpb.FieldDescriptorProto_TYPE_MESSAGE.Enum(), TypeName: proto.String(".far.M"), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
-			},
-		}},
-	}
-	fd, err := protodesc.NewFile(fdp, nil)
-	require.NoError(t, err)
-	msg := dynamicpb.NewMessage(fd.Messages().Get(0))
+	md := farDescriptor(t)
+	msg := dynamicpb.NewMessage(md)
 	str := func(num protowire.Number, s string) []byte {
 		return protowire.AppendString(protowire.AppendTag(nil, num, protowire.BytesType), s)
 	}
@@ -267,7 +255,7 @@ func TestUTF8PlanFarFieldNumbers(t *testing.T) {
 		} else {
 			require.ErrorIs(t, err, errInvalidUTF8, name)
 		}
-		require.Equal(t, c.ok, proto.Unmarshal(c.b, dynamicpb.NewMessage(fd.Messages().Get(0))) == nil, "protobuf-go agrees on %s", name)
+		require.Equal(t, c.ok, proto.Unmarshal(c.b, dynamicpb.NewMessage(md)) == nil, "protobuf-go agrees on %s", name)
 	}
 }
 
@@ -303,4 +291,58 @@ func BenchmarkCodec(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestOurMessagesAreNotRecursive guards the codec's one difference in
+// robustness from protobuf-go: the generated unmarshaller and the UTF-8
+// plan recurse once per level of nesting without protobuf-go's depth limit
+// (10000), so a request's depth must be bounded by the schema itself. A
+// message type that can contain itself, directly or through others, would
+// let a caller send arbitrarily deep messages; this fails if one is added.
+func TestOurMessagesAreNotRecursive(t *testing.T) {
+	for _, mt := range ourMessages(t) {
+		require.Empty(t, cycleFrom(mt.Descriptor(), nil), "a message type that contains itself")
+	}
+	// The check finds a cycle where there is one.
+	require.Equal(t, []protoreflect.FullName{"far.M", "far.M"}, cycleFrom(farDescriptor(t), nil))
+}
+
+// cycleFrom returns a chain of message types from md back to one already
+// on path, or nil if md's fields never lead back.
+func cycleFrom(md protoreflect.MessageDescriptor, path []protoreflect.FullName) []protoreflect.FullName {
+	for _, p := range path {
+		if p == md.FullName() {
+			return append(path, md.FullName())
+		}
+	}
+	path = append(path, md.FullName())
+	fields := md.Fields()
+	for i := range fields.Len() {
+		if sub := fields.Get(i).Message(); sub != nil {
+			if c := cycleFrom(sub, slices.Clip(path)); c != nil {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// farDescriptor is message far.M: strings numbered 1 and 5000, bytes
+// numbered 6000, and itself numbered 70000.
+func farDescriptor(t *testing.T) protoreflect.MessageDescriptor {
+	fdp := &descriptorpb.FileDescriptorProto{
+		Name: proto.String("far.proto"), Package: proto.String("far"), Syntax: proto.String("proto3"),
+		MessageType: []*descriptorpb.DescriptorProto{{
+			Name: proto.String("M"),
+			Field: []*descriptorpb.FieldDescriptorProto{
+				{Name: proto.String("near"), Number: proto.Int32(1), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
+				{Name: proto.String("far"), Number: proto.Int32(5000), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
+				{Name: proto.String("raw"), Number: proto.Int32(6000), Type: descriptorpb.FieldDescriptorProto_TYPE_BYTES.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
+				{Name: proto.String("sub"), Number: proto.Int32(70000), Type: descriptorpb.FieldDescriptorProto_TYPE_MESSAGE.Enum(), TypeName: proto.String(".far.M"), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()},
+			},
+		}},
+	}
+	fd, err := protodesc.NewFile(fdp, nil)
+	require.NoError(t, err)
+	return fd.Messages().Get(0)
 }
