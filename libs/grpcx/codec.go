@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/grpc/encoding/proto" // registers the fallback codec
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -28,11 +29,14 @@ type fastMessage interface {
 // has them and by gRPC's own codec otherwise (health, reflection).
 //
 // The generated methods do not check that string fields hold valid UTF-8,
-// which protobuf-go does both ways; Marshal and Unmarshal check the encoded
-// bytes themselves, so the same messages are refused as with protobuf-go
-// (see checkUTF8). Nor do they limit nesting depth as protobuf-go does; no
-// message type of ours contains itself (a test holds that), so the schema
-// bounds the depth of anything decoded.
+// which protobuf-go does both ways, and the generated parser takes some
+// malformed input that protobuf-go refuses. So Marshal checks the strings
+// of what it wrote, and Unmarshal first walks the input as protobuf-go's
+// parser reads it (see wirePlan.check) and leaves anything unusual to
+// protobuf-go: the codec accepts and refuses what protobuf-go does. Nor do
+// the generated methods limit nesting depth as protobuf-go does; no message
+// type of ours contains itself (a test holds that), so the schema bounds
+// the depth of anything decoded.
 type codec struct{}
 
 // Name is the content-subtype gRPC's own proto codec has.
@@ -51,7 +55,7 @@ func (codec) Marshal(v any) (mem.BufferSlice, error) {
 	if mem.IsBelowBufferPoolingThreshold(size) {
 		buf := make([]byte, size)
 		if err := marshalInto(m, buf); err != nil {
-			return nil, err
+			return marshalFallback(v, err)
 		}
 		return mem.BufferSlice{mem.SliceBuffer(buf)}, nil
 	}
@@ -60,20 +64,37 @@ func (codec) Marshal(v any) (mem.BufferSlice, error) {
 	*buf = (*buf)[:size]
 	if err := marshalInto(m, *buf); err != nil {
 		pool.Put(buf)
-		return nil, err
+		return marshalFallback(v, err)
 	}
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
 }
 
-// marshalInto encodes m into buf, which is exactly m's size.
+// errUnusualMessage marks a message that carries what the schema does not
+// know (unknown fields kept from a newer peer), left to protobuf-go.
+var errUnusualMessage = errors.New("message carries fields unknown to the schema")
+
+// marshalInto encodes m into buf, which is exactly m's size, and checks
+// what it wrote.
 func marshalInto(m fastMessage, buf []byte) error {
 	if _, err := m.MarshalToSizedBufferVT(buf); err != nil {
 		return fmt.Errorf("marshal %T: %w", m, err)
 	}
-	if err := checkUTF8(m, buf); err != nil {
-		return fmt.Errorf("marshal %T: %w", m, err)
+	switch wireCheck(m, buf) {
+	case wireBadUTF8:
+		return fmt.Errorf("marshal %T: %w", m, errInvalidUTF8)
+	case wireUnusual:
+		return errUnusualMessage
 	}
 	return nil
+}
+
+// marshalFallback hands a message the generated code could not be trusted
+// with to protobuf-go, and returns any other error.
+func marshalFallback(v any, err error) (mem.BufferSlice, error) {
+	if errors.Is(err, errUnusualMessage) {
+		return fallback().Marshal(v)
+	}
+	return nil, err
 }
 
 // Unmarshal decodes data into v, replacing what v held.
@@ -86,11 +107,25 @@ func (codec) Unmarshal(data mem.BufferSlice, v any) error {
 	defer buf.Free()
 	m.Reset()
 	b := buf.ReadOnlyData()
-	if err := m.UnmarshalVT(b); err != nil {
-		return fmt.Errorf("unmarshal %T: %w", v, err)
-	}
-	if err := checkUTF8(v, b); err != nil {
+	switch wireCheck(v, b) {
+	case wireBadUTF8:
+		return fmt.Errorf("unmarshal %T: %w", v, errInvalidUTF8)
+	case wireOK:
+		if err := m.UnmarshalVT(b); err == nil {
+			return nil
+		}
 		m.Reset()
+	}
+	// Input the generated parser may take differently from protobuf-go:
+	// malformed, or a field sent with another wire type than the schema's
+	// (an error to the generated code, an unknown field to protobuf-go).
+	// protobuf-go's verdict stands; this slow path never runs for what a
+	// client of the same schema sends.
+	pm, ok := v.(proto.Message)
+	if !ok {
+		return fmt.Errorf("unmarshal %T: not a protobuf message", v)
+	}
+	if err := proto.Unmarshal(b, pm); err != nil {
 		return fmt.Errorf("unmarshal %T: %w", v, err)
 	}
 	return nil
@@ -99,56 +134,83 @@ func (codec) Unmarshal(data mem.BufferSlice, v any) error {
 // errInvalidUTF8 is protobuf-go's wording for the same refusal.
 var errInvalidUTF8 = errors.New("string field contains invalid UTF-8")
 
-// checkUTF8 refuses the encoding b of v if a string field in it, at any
-// depth, is not valid UTF-8, as protobuf-go refuses to marshal or unmarshal
-// such a message.
-func checkUTF8(v any, b []byte) error {
+// wireVerdict is what a wire plan finds in an encoded message.
+type wireVerdict int
+
+const (
+	// wireOK: well formed, every string valid UTF-8.
+	wireOK wireVerdict = iota
+	// wireBadUTF8: a string field is not valid UTF-8.
+	wireBadUTF8
+	// wireUnusual: anything a client of the same schema does not send,
+	// where the generated parser and protobuf-go's may differ: malformed
+	// input (an over-long varint, a reserved wire type, a packed field cut
+	// short), a field number out of range, unknown to the schema or sent
+	// with another wire type than the schema's.
+	wireUnusual
+)
+
+// wireCheck walks the encoding b of v (a message of ours) with its plan;
+// for any other v it finds nothing wrong.
+func wireCheck(v any, b []byte) wireVerdict {
 	pm, ok := v.(protoreflect.ProtoMessage)
-	if !ok || utf8PlanOf(pm.ProtoReflect().Descriptor()).valid(b) {
-		return nil
+	if !ok {
+		return wireOK
 	}
-	return errInvalidUTF8
+	return wirePlanOf(pm.ProtoReflect().Descriptor()).check(b)
 }
 
-// utf8Plan says, per field number of one message type, whether the field
-// is a proto3 string, whose bytes must be valid UTF-8, or a message (map
-// entries included) to look into: indexed by number up to nearLimit, in
-// far beyond it.
-type utf8Plan struct {
-	strings  []bool
-	messages []*utf8Plan
-	far      map[protowire.Number]*utf8Field
+// fieldRole is what a wire plan checks in one field.
+type fieldRole uint8
+
+const (
+	roleUnknown fieldRole = iota // not in the schema
+	roleOpaque                   // bytes, proto2 string
+	roleString                   // proto3 string: valid UTF-8
+	roleMessage                  // message or map entry: walked
+	roleVarint                   // varint scalar
+	roleFixed32                  // 4-byte scalar
+	roleFixed64                  // 8-byte scalar
+)
+
+// wireField is what a plan knows of one field: its role, whether it is
+// repeated (so scalars may come packed), and a message's plan.
+type wireField struct {
+	role     fieldRole
+	repeated bool
+	sub      *wirePlan
 }
 
-// utf8Field is one field of a plan beyond nearLimit.
-type utf8Field struct {
-	str bool
-	msg *utf8Plan
+// wirePlan holds the fields of one message type, indexed by number up to
+// nearLimit, in far beyond it.
+type wirePlan struct {
+	near []wireField
+	far  map[protowire.Number]wireField
 }
 
 // nearLimit bounds the field numbers a plan indexes directly.
 const nearLimit = 1024
 
-// utf8Plans holds a plan per message type, made on first use.
-var utf8Plans sync.Map // protoreflect.FullName → *utf8Plan
+// wirePlans holds a plan per message type, made on first use.
+var wirePlans sync.Map // protoreflect.FullName → *wirePlan
 
-// utf8PlanOf returns the plan of md.
-func utf8PlanOf(md protoreflect.MessageDescriptor) *utf8Plan {
-	if p, ok := utf8Plans.Load(md.FullName()); ok {
-		return p.(*utf8Plan)
+// wirePlanOf returns the plan of md.
+func wirePlanOf(md protoreflect.MessageDescriptor) *wirePlan {
+	if p, ok := wirePlans.Load(md.FullName()); ok {
+		return p.(*wirePlan)
 	}
-	p := buildUTF8Plan(md, map[protoreflect.FullName]*utf8Plan{})
-	utf8Plans.Store(md.FullName(), p)
+	p := buildWirePlan(md, map[protoreflect.FullName]*wirePlan{})
+	wirePlans.Store(md.FullName(), p)
 	return p
 }
 
-// buildUTF8Plan makes md's plan; seen ends recursion through messages that
+// buildWirePlan makes md's plan; seen ends recursion through messages that
 // contain themselves.
-func buildUTF8Plan(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]*utf8Plan) *utf8Plan {
+func buildWirePlan(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]*wirePlan) *wirePlan {
 	if p, ok := seen[md.FullName()]; ok {
 		return p
 	}
-	p := &utf8Plan{}
+	p := &wirePlan{}
 	seen[md.FullName()] = p
 	fields := md.Fields()
 	size := 0
@@ -157,70 +219,116 @@ func buildUTF8Plan(md protoreflect.MessageDescriptor, seen map[protoreflect.Full
 			size = max(size, n+1)
 		}
 	}
-	p.strings, p.messages = make([]bool, size), make([]*utf8Plan, size)
+	p.near = make([]wireField, size)
 	for i := range fields.Len() {
 		fd := fields.Get(i)
-		var f utf8Field
+		f := wireField{role: roleOpaque, repeated: fd.IsList()}
 		switch fd.Kind() {
 		case protoreflect.StringKind:
-			f.str = fd.Syntax() == protoreflect.Proto3
-		case protoreflect.MessageKind:
-			f.msg = buildUTF8Plan(fd.Message(), seen)
-		default:
-			continue
+			if fd.Syntax() == protoreflect.Proto3 {
+				f.role = roleString
+			}
+		case protoreflect.MessageKind, protoreflect.GroupKind:
+			f.role, f.sub = roleMessage, buildWirePlan(fd.Message(), seen)
+		case protoreflect.BoolKind, protoreflect.EnumKind, protoreflect.Int32Kind, protoreflect.Sint32Kind,
+			protoreflect.Uint32Kind, protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Uint64Kind:
+			f.role = roleVarint
+		case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
+			f.role = roleFixed32
+		case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind:
+			f.role = roleFixed64
 		}
 		if n := fd.Number(); n < nearLimit {
-			p.strings[n], p.messages[n] = f.str, f.msg
+			p.near[n] = f
 			continue
 		}
 		if p.far == nil {
-			p.far = map[protowire.Number]*utf8Field{}
+			p.far = map[protowire.Number]wireField{}
 		}
-		p.far[fd.Number()] = &f
+		p.far[fd.Number()] = f
 	}
 	return p
 }
 
 // field returns what the plan says of field num.
-func (p *utf8Plan) field(num protowire.Number) (str bool, msg *utf8Plan) {
-	if int(num) < len(p.strings) {
-		return p.strings[num], p.messages[num]
+func (p *wirePlan) field(num protowire.Number) wireField {
+	if int(num) < len(p.near) {
+		return p.near[num]
 	}
-	if f := p.far[num]; f != nil {
-		return f.str, f.msg
-	}
-	return false, nil
+	return p.far[num]
 }
 
-// valid reports whether every string field in the encoded message b, at
-// any depth, is valid UTF-8. b has been unmarshalled already, so it is well
-// formed; what does not parse is left to that.
-func (p *utf8Plan) valid(b []byte) bool {
+// check walks the encoded message b as protobuf-go's parser reads it: every
+// tag and value, the strings, messages and packed scalars of known fields at
+// any depth, and whether each field is known and has its schema's wire type.
+func (p *wirePlan) check(b []byte) wireVerdict {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return true
+		if n < 0 || num > protowire.MaxValidNumber {
+			return wireUnusual
 		}
 		b = b[n:]
-		if typ != protowire.BytesType {
+		f := p.field(num)
+		switch typ {
+		case protowire.VarintType, protowire.Fixed32Type, protowire.Fixed64Type:
+			if typ != scalarWireType[f.role] {
+				return wireUnusual
+			}
 			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return true
+				return wireUnusual
 			}
 			b = b[n:]
 			continue
+		case protowire.BytesType:
+		default:
+			return wireUnusual // groups, reserved types: none in our schema
 		}
 		v, n := protowire.ConsumeBytes(b)
 		if n < 0 {
-			return true
+			return wireUnusual
 		}
 		b = b[n:]
-		str, sub := p.field(num)
-		if str && !utf8.Valid(v) {
+		switch f.role {
+		case roleUnknown:
+			return wireUnusual
+		case roleString:
+			if !utf8.Valid(v) {
+				return wireBadUTF8
+			}
+		case roleMessage:
+			if got := f.sub.check(v); got != wireOK {
+				return got
+			}
+		case roleVarint, roleFixed32, roleFixed64:
+			if !f.repeated || !packedWellFormed(f.role, v) {
+				return wireUnusual
+			}
+		}
+	}
+	return wireOK
+}
+
+// scalarWireType is the wire type of a scalar role sent unpacked; other
+// roles have none (protowire's types start at 0, so -1 marks none).
+var scalarWireType = [...]protowire.Type{
+	roleUnknown: -1, roleOpaque: -1, roleString: -1, roleMessage: -1,
+	roleVarint: protowire.VarintType, roleFixed32: protowire.Fixed32Type, roleFixed64: protowire.Fixed64Type,
+}
+
+// packedWellFormed reports whether v is a whole number of packed values.
+func packedWellFormed(role fieldRole, v []byte) bool {
+	switch role {
+	case roleFixed32:
+		return len(v)%4 == 0
+	case roleFixed64:
+		return len(v)%8 == 0
+	}
+	for len(v) > 0 {
+		_, n := protowire.ConsumeVarint(v)
+		if n < 0 {
 			return false
 		}
-		if sub != nil && !sub.valid(v) {
-			return false
-		}
+		v = v[n:]
 	}
 	return true
 }
