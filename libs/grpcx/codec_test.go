@@ -131,23 +131,29 @@ func marshalled(t *testing.T, m proto.Message) []byte {
 // replaces what its message held.
 func TestCodecAgreesWithProtobuf(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
+	forRandomMessages(t, r, 40, func(mt protoreflect.MessageType, orig proto.Message) {
+		back := mt.New().Interface()
+		require.NoError(t, proto.Unmarshal(marshalled(t, orig), back), mt.Descriptor().FullName())
+		require.True(t, proto.Equal(orig, back), "%s: codec → protobuf-go\n%v\n%v", mt.Descriptor().FullName(), orig, back)
+
+		b, err := proto.Marshal(orig)
+		require.NoError(t, err)
+		stale := mt.New()
+		fill(r, stale, 2)
+		into := stale.Interface()
+		require.NoError(t, codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, into))
+		require.True(t, proto.Equal(orig, into), "%s: protobuf-go → codec\n%v\n%v", mt.Descriptor().FullName(), orig, into)
+	})
+}
+
+// forRandomMessages calls fn with n random messages of every type in
+// proto/, drawn from r.
+func forRandomMessages(t *testing.T, r *rand.Rand, n int, fn func(mt protoreflect.MessageType, m proto.Message)) {
 	for _, mt := range ourMessages(t) {
-		for range 40 {
+		for range n {
 			m := mt.New()
 			fill(r, m, 3)
-			orig := m.Interface()
-
-			back := mt.New().Interface()
-			require.NoError(t, proto.Unmarshal(marshalled(t, orig), back), mt.Descriptor().FullName())
-			require.True(t, proto.Equal(orig, back), "%s: codec → protobuf-go\n%v\n%v", mt.Descriptor().FullName(), orig, back)
-
-			b, err := proto.Marshal(orig)
-			require.NoError(t, err)
-			stale := mt.New()
-			fill(r, stale, 2)
-			into := stale.Interface()
-			require.NoError(t, codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, into))
-			require.True(t, proto.Equal(orig, into), "%s: protobuf-go → codec\n%v\n%v", mt.Descriptor().FullName(), orig, into)
+			fn(mt, m.Interface())
 		}
 	}
 }
@@ -348,37 +354,33 @@ func farDescriptor(t *testing.T) protoreflect.MessageDescriptor {
 // refuses what protobuf-go refuses, and what both accept decodes the same.
 func TestCodecOnCorruptInput(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, mt := range ourMessages(t) {
-		for range 1000 {
-			m := mt.New()
-			fill(r, m, 3)
-			b, err := proto.Marshal(m.Interface())
-			require.NoError(t, err)
-			if len(b) == 0 {
-				continue
-			}
-			switch r.IntN(3) {
-			case 0:
-				b[r.IntN(len(b))] ^= byte(1 + r.IntN(255))
-			case 1:
-				b = b[:r.IntN(len(b))]
-			default:
-				i := r.IntN(len(b))
-				b = append(b[:i:i], b[r.IntN(len(b)):]...)
-			}
-			want := mt.New().Interface()
-			perr := proto.Unmarshal(b, want)
-			got := mt.New().Interface()
-			var cerr error
-			require.NotPanics(t, func() { cerr = codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, got) })
-			if perr != nil {
-				require.Error(t, cerr, "%s: protobuf-go refused (%v) what the codec took: %x", mt.Descriptor().FullName(), perr, b)
-				continue
-			}
-			require.NoError(t, cerr, "%s: %x", mt.Descriptor().FullName(), b)
-			require.True(t, proto.Equal(want, got), "%s: %x\n%v\n%v", mt.Descriptor().FullName(), b, want, got)
+	forRandomMessages(t, r, 1000, func(mt protoreflect.MessageType, m proto.Message) {
+		b, err := proto.Marshal(m)
+		require.NoError(t, err)
+		if len(b) == 0 {
+			return
 		}
-	}
+		switch r.IntN(3) {
+		case 0:
+			b[r.IntN(len(b))] ^= byte(1 + r.IntN(255))
+		case 1:
+			b = b[:r.IntN(len(b))]
+		default:
+			i := r.IntN(len(b))
+			b = append(b[:i:i], b[r.IntN(len(b)):]...)
+		}
+		want := mt.New().Interface()
+		perr := proto.Unmarshal(b, want)
+		got := mt.New().Interface()
+		var cerr error
+		require.NotPanics(t, func() { cerr = codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, got) })
+		if perr != nil {
+			require.Error(t, cerr, "%s: protobuf-go refused (%v) what the codec took: %x", mt.Descriptor().FullName(), perr, b)
+			return
+		}
+		require.NoError(t, cerr, "%s: %x", mt.Descriptor().FullName(), b)
+		require.True(t, proto.Equal(want, got), "%s: %x\n%v\n%v", mt.Descriptor().FullName(), b, want, got)
+	})
 }
 
 // TestCodecKeepsUnknownFields sends a volume with a field the schema does
