@@ -141,11 +141,14 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 			}
 			return err
 		}
-		txnCreateVia := func(t *api.Txn, suffix string, vers []uint64) func(int) error {
+		// txnCASVia writes value to key i (suffixed) with a check-and-set
+		// transaction through t, at the version vers[i] holds (0: create),
+		// and keeps the new version there.
+		txnCASVia := func(t *api.Txn, suffix string, vers []uint64, value []byte) func(int) error {
 			return func(i int) error {
-				ok, resp, _, err := t.Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: rawKey(i) + suffix, Value: value}}}, nil)
-				if err == nil && !ok {
-					err = fmt.Errorf("raw txn create refused")
+				ok, resp, _, err := t.Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: rawKey(i) + suffix, Value: value, Index: vers[i]}}}, nil)
+				if err == nil && (!ok || resp.Results[0].KV.ModifyIndex == 0) {
+					err = fmt.Errorf("raw txn CAS refused")
 				}
 				if err == nil {
 					vers[i] = resp.Results[0].KV.ModifyIndex
@@ -153,7 +156,7 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 				return err
 			}
 		}
-		txnCreate, relayCreate := txnCreateVia(txn, "t", txnVers), txnCreateVia(rtxn, "r", relayVers)
+		txnCreate, relayCreate := txnCASVia(txn, "t", txnVers, value), txnCASVia(rtxn, "r", relayVers, value)
 		// Requests are built before the clock starts, as the raw columns'
 		// value is.
 		creqs := make([]*storev1.CreateRequest, n)
@@ -193,16 +196,7 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 			}
 			return err
 		}
-		txnUpdVia := func(t *api.Txn, suffix string, vers []uint64) func(int) error {
-			return func(i int) error {
-				ok, resp, _, err := t.Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: rawKey(i) + suffix, Value: value2, Index: vers[i]}}}, nil)
-				if err == nil && (!ok || resp.Results[0].KV.ModifyIndex == 0) {
-					err = fmt.Errorf("raw txn CAS refused")
-				}
-				return err
-			}
-		}
-		txnUpd, relayUpd := txnUpdVia(txn, "t", txnVers), txnUpdVia(rtxn, "r", relayVers)
+		txnUpd, relayUpd := txnCASVia(txn, "t", txnVers, value2), txnCASVia(rtxn, "r", relayVers, value2)
 		ureqs := make([]*storev1.UpdateRequest, n)
 		for i := range ureqs {
 			ureqs[i] = &storev1.UpdateRequest{Resource: updated(stName(i)), ResourceVersion: stVer[i]}
