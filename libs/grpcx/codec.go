@@ -18,6 +18,7 @@ import (
 // for every message in proto/: straight-line code per field instead of
 // protobuf-go's table-driven reflection.
 type fastMessage interface {
+	proto.Message
 	Reset()
 	SizeVT() int
 	MarshalToSizedBufferVT(dAtA []byte) (int, error)
@@ -107,7 +108,7 @@ func (codec) Unmarshal(data mem.BufferSlice, v any) error {
 	defer buf.Free()
 	m.Reset()
 	b := buf.ReadOnlyData()
-	switch wireCheck(v, b) {
+	switch wireCheck(m, b) {
 	case wireBadUTF8:
 		return fmt.Errorf("unmarshal %T: %w", v, errInvalidUTF8)
 	case wireOK:
@@ -121,11 +122,7 @@ func (codec) Unmarshal(data mem.BufferSlice, v any) error {
 	// (an error to the generated code, an unknown field to protobuf-go).
 	// protobuf-go's verdict stands; this slow path never runs for what a
 	// client of the same schema sends.
-	pm, ok := v.(proto.Message)
-	if !ok {
-		return fmt.Errorf("unmarshal %T: not a protobuf message", v)
-	}
-	if err := proto.Unmarshal(b, pm); err != nil {
+	if err := proto.Unmarshal(b, m); err != nil {
 		return fmt.Errorf("unmarshal %T: %w", v, err)
 	}
 	return nil
@@ -150,14 +147,9 @@ const (
 	wireUnusual
 )
 
-// wireCheck walks the encoding b of v (a message of ours) with its plan;
-// for any other v it finds nothing wrong.
-func wireCheck(v any, b []byte) wireVerdict {
-	pm, ok := v.(protoreflect.ProtoMessage)
-	if !ok {
-		return wireOK
-	}
-	return wirePlanOf(pm.ProtoReflect().Descriptor()).check(b)
+// wireCheck walks the encoding b of m with the plan of m's type.
+func wireCheck(m proto.Message, b []byte) wireVerdict {
+	return wirePlanOf(m.ProtoReflect().Descriptor()).check(b)
 }
 
 // fieldRole is what a wire plan checks in one field.
