@@ -116,10 +116,16 @@ type testServerHandle struct {
 
 func startServer(t testing.TB, cfg grpcx.ServerConfig) *testServerHandle {
 	t.Helper()
-	h := &testServerHandle{srv: grpcx.NewServer(cfg), svc: &testService{started: make(chan struct{})}, served: make(chan struct{})}
-	h.srv.GRPC().RegisterService(&testDesc, h.svc)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	return startServerOn(t, cfg, lis)
+}
+
+// startServerOn serves the test service on lis until the test ends.
+func startServerOn(t testing.TB, cfg grpcx.ServerConfig, lis net.Listener) *testServerHandle {
+	t.Helper()
+	h := &testServerHandle{srv: grpcx.NewServer(cfg), svc: &testService{started: make(chan struct{})}, served: make(chan struct{})}
+	h.srv.GRPC().RegisterService(&testDesc, h.svc)
 	h.addr = lis.Addr().String()
 	go func() {
 		h.serveErr = h.srv.Serve(lis)
@@ -462,21 +468,9 @@ func BenchmarkUnaryRoundTrip(b *testing.B) {
 // socket target still dials a Unix socket, both spellings gRPC accepts.
 func TestDialUnixSocketTargets(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "grpc.sock")
-	srv := grpcx.NewServer(grpcx.ServerConfig{Name: "unix"})
-	srv.GRPC().RegisterService(&testDesc, &testService{started: make(chan struct{})})
 	lis, err := net.Listen("unix", path)
 	require.NoError(t, err)
-	served := make(chan struct{})
-	go func() {
-		_ = srv.Serve(lis)
-		close(served)
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-		<-served
-	})
+	startServerOn(t, grpcx.ServerConfig{Name: "unix"}, lis)
 	wd, err := os.Getwd()
 	require.NoError(t, err)
 	rel, err := filepath.Rel(wd, path)
