@@ -218,6 +218,16 @@ func Leader(servers []*Consul) *Consul {
 	return nil
 }
 
+// Pid returns the agent's process id, or 0 while it is not running.
+func (c *Consul) Pid() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd == nil || c.cmd.Process == nil {
+		return 0
+	}
+	return c.cmd.Process.Pid
+}
+
 // Running reports whether the agent process is up.
 func (c *Consul) Running() bool {
 	c.mu.Lock()

@@ -11,6 +11,11 @@ import (
 type sample struct {
 	lat     []time.Duration
 	elapsed time.Duration
+	// rounds holds each round's elapsed time when the sample was taken by
+	// interleave, and cpu the CPU time each metered process used while
+	// this operation ran (in the meter's order).
+	rounds []time.Duration
+	cpu    []time.Duration
 }
 
 func (s sample) pct(p float64) time.Duration {
@@ -64,8 +69,9 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Micros
 // interleave measures several operations over the indexes 0..n-1 in rounds:
 // each round runs every operation on the round's slice of indexes, the order
 // rotating from round to round, so that drift in the machine or in Consul
-// (raft snapshots, log growth) falls on all of them alike.
-func interleave(n, workers, rounds int, ops ...func(i int) error) ([]sample, error) {
+// (raft snapshots, log growth) falls on all of them alike. With a meter, the
+// CPU time its processes used during each operation's runs is added up.
+func interleave(n, workers, rounds int, m *cpuMeter, ops ...func(i int) error) ([]sample, error) {
 	out := make([]sample, len(ops))
 	per := (n + rounds - 1) / rounds
 	for r := 0; r < rounds; r++ {
@@ -75,12 +81,32 @@ func interleave(n, workers, rounds int, ops ...func(i int) error) ([]sample, err
 		}
 		for k := range ops {
 			j := (k + r) % len(ops)
+			var before []time.Duration
+			if m != nil {
+				var err error
+				if before, err = m.read(); err != nil {
+					return nil, err
+				}
+			}
 			s, err := measure(hi-lo, workers, func(i int) error { return ops[j](lo + i) })
 			if err != nil {
 				return nil, err
 			}
+			if m != nil {
+				after, err := m.read()
+				if err != nil {
+					return nil, err
+				}
+				if out[j].cpu == nil {
+					out[j].cpu = make([]time.Duration, len(after))
+				}
+				for p := range after {
+					out[j].cpu[p] += after[p] - before[p]
+				}
+			}
 			out[j].lat = append(out[j].lat, s.lat...)
 			out[j].elapsed += s.elapsed
+			out[j].rounds = append(out[j].rounds, s.elapsed)
 		}
 	}
 	return out, nil

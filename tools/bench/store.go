@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,6 +124,14 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 	}
 	value2 := compact(updated("x").GetVolume())
 
+	// CPU time of every process on a write's path, read around each
+	// measured run, shows where a 1-client write's time goes.
+	meter := &cpuMeter{}
+	meter.add("bench", os.Getpid())
+	meter.add("stored", srv.cmd.Process.Pid)
+	meter.add("relay", relay.cmd.Process.Pid)
+	meter.add("consul", consul.Pid())
+
 	var rows []row
 	const rounds = 10
 	for _, workers := range storeClients {
@@ -170,7 +179,7 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 			}
 			return err
 		}
-		creates, err := interleave(n, workers, rounds, rawCreate, txnCreate, stCreate, relayCreate)
+		creates, err := interleave(n, workers, rounds, meter, rawCreate, txnCreate, stCreate, relayCreate)
 		if err != nil {
 			return "", err
 		}
@@ -185,7 +194,7 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 			_, err := sc.Get(ctx, &storev1.GetRequest{Key: &storev1.ResourceKey{Kind: storev1.Kind_VOLUME, Name: stName(i)}})
 			return err
 		}
-		gets, err := interleave(n, workers, rounds, rawGet, stGet)
+		gets, err := interleave(n, workers, rounds, nil, rawGet, stGet)
 		if err != nil {
 			return "", err
 		}
@@ -205,7 +214,7 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 			_, err := sc.Update(ctx, ureqs[i])
 			return err
 		}
-		updates, err := interleave(n, workers, rounds, rawUpd, txnUpd, stUpd, relayUpd)
+		updates, err := interleave(n, workers, rounds, meter, rawUpd, txnUpd, stUpd, relayUpd)
 		if err != nil {
 			return "", err
 		}
@@ -227,6 +236,7 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 	}
 	b.WriteString("\n" + writeVerdict(rows) + "\n")
 	b.WriteString(relayTable(rows))
+	b.WriteString(cpuTable(rows))
 
 	// Fan-out runs on a fresh store prefix holding 300 volumes, the size of
 	// a large real cluster, rather than the thousands of records above.
@@ -476,4 +486,69 @@ func relayTable(rows []row) string {
 			txn/rel, txn/st, share, ms(r.txn.pct(.5)), ms(r.relay.pct(.5)), ms(r.st.pct(.5)))
 	}
 	return b.String()
+}
+
+// The processes' positions in the store bench's CPU meter.
+const (
+	meterBench = iota
+	meterStored
+	meterRelay
+	meterConsul
+)
+
+// cpuTable shows, for the writes of one client, the time per write and the
+// CPU time each process on the path used per write, and how much the
+// relay's and the store's ratio to the raw transaction moved from round to
+// round within the run.
+func cpuTable(rows []row) string {
+	var b strings.Builder
+	b.WriteString("\n### Where a 1-client write's time goes\n\n" +
+		"Wall time per write, and the CPU time per write that each process used while that column ran (all threads, from the kernel's scheduler statistics): the bench process, whose client makes the call; the relay or bin/stored, when the write passes through one; Consul. With one client the steps of a write happen one after another, so on this machine the wall time is about the sum of the CPU times on the path, plus the wake-ups between processes. The last column is the ratio to the raw transaction in each of the run's rounds (the same writes, a round apart from the next), lowest, median and highest: how much the cost of the same path moves within one run.\n\n")
+	b.WriteString("| operation | path | wall per write | bench client CPU | relay / stored CPU | Consul CPU | CPU on the path | ratio vs txn per round (min / median / max) |\n|---|---|---|---|---|---|---|---|\n")
+	us := func(d time.Duration, n int) string {
+		return fmt.Sprintf("%.0f µs", float64(d.Nanoseconds())/1e3/float64(n))
+	}
+	for _, r := range rows {
+		if r.rawWorker != 1 || r.op == "Get" || len(r.txn.cpu) == 0 {
+			continue
+		}
+		for _, p := range []struct {
+			name   string
+			s      sample
+			middle int
+		}{{"raw txn", r.txn, -1}, {"txn via relay", r.relay, meterRelay}, {"store", r.st, meterStored}} {
+			n := len(p.s.lat)
+			mid, midCPU := "—", time.Duration(0)
+			if p.middle >= 0 {
+				midCPU = p.s.cpu[p.middle]
+				mid = us(midCPU, n)
+			}
+			spread := "—"
+			if p.middle >= 0 {
+				spread = roundRatios(r.txn.rounds, p.s.rounds)
+			}
+			path := p.s.cpu[meterBench] + midCPU + p.s.cpu[meterConsul]
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.op, p.name, us(p.s.elapsed, n),
+				us(p.s.cpu[meterBench], n), mid, us(p.s.cpu[meterConsul], n), us(path, n), spread)
+		}
+	}
+	return b.String()
+}
+
+// roundRatios is the lowest, median and highest of the per-round ratios
+// of the times in rounds to those in base, round by round.
+func roundRatios(base, rounds []time.Duration) string {
+	var q []float64
+	for i := range min(len(base), len(rounds)) {
+		q = append(q, float64(rounds[i])/float64(base[i]))
+	}
+	if len(q) == 0 {
+		return "—"
+	}
+	slices.Sort(q)
+	med := q[len(q)/2]
+	if len(q)%2 == 0 {
+		med = (q[len(q)/2-1] + q[len(q)/2]) / 2
+	}
+	return fmt.Sprintf("%.2f× / %.2f× / %.2f×", q[0], med, q[len(q)-1])
 }
