@@ -23,6 +23,8 @@ import (
 	_ "github.com/glusterd-ng/glusterd-ng/proto/gluster/portmap/v1"
 	_ "github.com/glusterd-ng/glusterd-ng/proto/gluster/servicemgr/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/testutil"
 )
 
 // ourMessages returns every message type of proto/, map entries aside.
@@ -38,50 +40,9 @@ func ourMessages(t *testing.T) []protoreflect.MessageType {
 	return out
 }
 
-// fill sets a random subset of m's fields to random values, nesting
-// messages up to depth.
-func fill(r *rand.Rand, m protoreflect.Message, depth int) {
-	fields := m.Descriptor().Fields()
-	for i := range fields.Len() {
-		fd := fields.Get(i)
-		if r.IntN(4) == 0 || (fd.Kind() == protoreflect.MessageKind && depth == 0) {
-			continue
-		}
-		if od := fd.ContainingOneof(); od != nil && m.WhichOneof(od) != nil {
-			continue
-		}
-		switch {
-		case fd.IsMap():
-			mp := m.Mutable(fd).Map()
-			for range 1 + r.IntN(3) {
-				v := mp.NewValue()
-				if fd.MapValue().Kind() != protoreflect.MessageKind {
-					v = randScalar(r, fd.MapValue())
-				} else {
-					fill(r, v.Message(), depth-1)
-				}
-				mp.Set(randScalar(r, fd.MapKey()).MapKey(), v)
-			}
-		case fd.IsList():
-			l := m.Mutable(fd).List()
-			for range 1 + r.IntN(3) {
-				if fd.Kind() == protoreflect.MessageKind {
-					v := l.NewElement()
-					fill(r, v.Message(), depth-1)
-					l.Append(v)
-				} else {
-					l.Append(randScalar(r, fd))
-				}
-			}
-		case fd.Kind() == protoreflect.MessageKind:
-			v := m.NewField(fd)
-			fill(r, v.Message(), depth-1)
-			m.Set(fd, v)
-		default:
-			m.Set(fd, randScalar(r, fd))
-		}
-	}
-}
+// randomFill fills messages with random contents, strings with
+// multi-byte characters (randScalar).
+var randomFill = testutil.RandomFill{Scalar: randScalar}
 
 // randScalar is a random value of a non-message field, strings with
 // multi-byte characters.
@@ -139,7 +100,7 @@ func TestCodecAgreesWithProtobuf(t *testing.T) {
 		b, err := proto.Marshal(orig)
 		require.NoError(t, err)
 		stale := mt.New()
-		fill(r, stale, 2)
+		randomFill.Fill(r, stale, 2)
 		into := stale.Interface()
 		require.NoError(t, codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, into))
 		require.True(t, proto.Equal(orig, into), "%s: protobuf-go → codec\n%v\n%v", mt.Descriptor().FullName(), orig, into)
@@ -152,7 +113,7 @@ func forRandomMessages(t *testing.T, r *rand.Rand, n int, fn func(mt protoreflec
 	for _, mt := range ourMessages(t) {
 		for range n {
 			m := mt.New()
-			fill(r, m, 3)
+			randomFill.Fill(r, m, 3)
 			fn(mt, m.Interface())
 		}
 	}

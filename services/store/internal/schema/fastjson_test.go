@@ -15,6 +15,8 @@ import (
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
 	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
+
+	"github.com/glusterd-ng/glusterd-ng/libs/testutil"
 )
 
 // bodies are an empty message of every resource body type.
@@ -33,67 +35,31 @@ func randomText(r *rand.Rand) string {
 	return b.String()
 }
 
-// fill sets a random subset of m's fields to random values, nested
-// messages, lists and maps included.
-func fill(r *rand.Rand, m protoreflect.Message, depth int) {
-	fds := m.Descriptor().Fields()
-	for i := 0; i < fds.Len(); i++ {
-		fd := fds.Get(i)
-		if r.IntN(4) == 0 {
-			continue
-		}
-		switch {
-		case fd.IsList():
-			l := m.Mutable(fd).List()
-			for range r.IntN(4) {
-				if fd.Kind() == protoreflect.MessageKind {
-					e := l.NewElement()
-					fillMessage(r, e.Message(), depth)
-					l.Append(e)
-				} else {
-					l.Append(scalar(r, fd))
-				}
-			}
-		case fd.IsMap():
-			mm := m.Mutable(fd).Map()
-			for range r.IntN(4) {
-				k := scalar(r, fd.MapKey()).MapKey()
-				if fd.MapValue().Kind() == protoreflect.MessageKind {
-					v := mm.NewValue()
-					fillMessage(r, v.Message(), depth)
-					mm.Set(k, v)
-				} else {
-					mm.Set(k, scalar(r, fd.MapValue()))
-				}
-			}
-		case fd.Kind() == protoreflect.MessageKind:
-			fillMessage(r, m.Mutable(fd).Message(), depth)
-		default:
-			m.Set(fd, scalar(r, fd))
-		}
+// randomFill fills resources with random contents: text JSON must escape,
+// enum numbers without a name (scalar), and timestamps protojson can write
+// (randomTimestamp).
+var randomFill = testutil.RandomFill{Scalar: scalar, Message: randomTimestamp}
+
+// randomTimestamp fills m when it is a Timestamp: up to about 30 years
+// back, with 0, 3, 6 or 9 fractional digits.
+func randomTimestamp(r *rand.Rand, m protoreflect.Message) bool {
+	if m.Descriptor().FullName() != timestampName {
+		return false
 	}
+	ts := timestamppb.New(time.Now().Add(-time.Duration(r.Int64N(1e18))))
+	switch r.IntN(4) {
+	case 0:
+		ts.Nanos = 0
+	case 1:
+		ts.Nanos -= ts.Nanos % 1e6
+	case 2:
+		ts.Nanos -= ts.Nanos % 1e3
+	}
+	proto.Merge(m.Interface(), ts)
+	return true
 }
 
-func fillMessage(r *rand.Rand, m protoreflect.Message, depth int) {
-	if m.Descriptor().FullName() == timestampName {
-		// Up to about 30 years back.
-		ts := timestamppb.New(time.Now().Add(-time.Duration(r.Int64N(1e18))))
-		switch r.IntN(4) { // 0, 3, 6 and 9 fractional digits
-		case 0:
-			ts.Nanos = 0
-		case 1:
-			ts.Nanos -= ts.Nanos % 1e6
-		case 2:
-			ts.Nanos -= ts.Nanos % 1e3
-		}
-		proto.Merge(m.Interface(), ts)
-		return
-	}
-	if depth < 4 {
-		fill(r, m, depth+1)
-	}
-}
-
+// scalar is a random value of a non-message field.
 func scalar(r *rand.Rand, fd protoreflect.FieldDescriptor) protoreflect.Value {
 	switch fd.Kind() {
 	case protoreflect.BoolKind:
@@ -149,7 +115,7 @@ func TestFastEncodeWritesWhatProtojsonWrites(t *testing.T) {
 	for _, empty := range bodies() {
 		for i := range 2000 {
 			m := empty.ProtoReflect().New()
-			fill(r, m, 0)
+			randomFill.Fill(r, m, 4)
 			got, ok, err := fastEncode(m)
 			if !ok || err != nil {
 				t.Fatalf("%T #%d: planned %v, %v", empty, i, ok, err)
