@@ -126,11 +126,7 @@ func storeBench(ctx context.Context, binDir string, n, writes int) (string, erro
 
 	// CPU time of every process on a write's path, read around each
 	// measured run, shows where a 1-client write's time goes.
-	meter := &cpuMeter{}
-	meter.add("bench", os.Getpid())
-	meter.add("stored", srv.cmd.Process.Pid)
-	meter.add("relay", relay.cmd.Process.Pid)
-	meter.add("consul", consul.Pid())
+	meter := storeMeter(srv.cmd.Process.Pid, relay.cmd.Process.Pid, consul.Pid())
 
 	var rows []row
 	const rounds = 10
@@ -488,13 +484,24 @@ func relayTable(rows []row) string {
 	return b.String()
 }
 
-// The processes' positions in the store bench's CPU meter.
+// The processes' positions in the store bench's CPU meter (storeMeter).
 const (
 	meterBench = iota
 	meterStored
 	meterRelay
 	meterConsul
 )
+
+// storeMeter meters the bench itself, bin/stored, the relay and Consul, at
+// the positions above.
+func storeMeter(stored, relay, consul int) *cpuMeter {
+	m := &cpuMeter{}
+	m.add("bench", os.Getpid())
+	m.add("stored", stored)
+	m.add("relay", relay)
+	m.add("consul", consul)
+	return m
+}
 
 // cpuTable shows, for the writes of one client, the time per write and the
 // CPU time each process on the path used per write, and how much the
@@ -518,13 +525,10 @@ func cpuTable(rows []row) string {
 			middle int
 		}{{"raw txn", r.txn, -1}, {"txn via relay", r.relay, meterRelay}, {"store", r.st, meterStored}} {
 			n := len(p.s.lat)
-			mid, midCPU := "—", time.Duration(0)
+			mid, midCPU, spread := "—", time.Duration(0), "—"
 			if p.middle >= 0 {
 				midCPU = p.s.cpu[p.middle]
 				mid = us(midCPU, n)
-			}
-			spread := "—"
-			if p.middle >= 0 {
 				spread = roundRatios(r.txn.rounds, p.s.rounds)
 			}
 			path := p.s.cpu[meterBench] + midCPU + p.s.cpu[meterConsul]
