@@ -12,7 +12,7 @@ import (
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
+	storev1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/store/v1"
 )
 
 // Every write encodes its resource, and on the store's one processor
@@ -42,18 +42,27 @@ type fieldPlan struct {
 // timestampName is the one well-known type fastEncode writes itself.
 const timestampName = "google.protobuf.Timestamp"
 
-// plans has a plan for every resource body type that fastEncode can write.
+// plans has a plan for every resource body type (the members of
+// Resource's body oneof) that fastEncode can write.
 var plans = func() map[protoreflect.FullName]*msgPlan {
 	ps := map[protoreflect.FullName]*msgPlan{}
-	for _, m := range []protoreflect.ProtoMessage{&commonv1.Cluster{}, &commonv1.Peer{}, &commonv1.Volume{},
-		&commonv1.Transaction{}, &commonv1.RuntimeEntry{}, &commonv1.Lock{}} {
-		md := m.ProtoReflect().Descriptor()
+	for _, md := range bodyTypes() {
 		if p, ok := planMessage(md, map[protoreflect.FullName]*msgPlan{}); ok {
 			ps[md.FullName()] = p
 		}
 	}
 	return ps
 }()
+
+// bodyTypes are the message types a Resource's body can hold.
+func bodyTypes() []protoreflect.MessageDescriptor {
+	body := (&storev1.Resource{}).ProtoReflect().Descriptor().Oneofs().ByName("body")
+	var out []protoreflect.MessageDescriptor
+	for i := range body.Fields().Len() {
+		out = append(out, body.Fields().Get(i).Message())
+	}
+	return out
+}
 
 // planMessage makes md's plan; ok is false when some field needs protojson.
 func planMessage(md protoreflect.MessageDescriptor, making map[protoreflect.FullName]*msgPlan) (*msgPlan, bool) {

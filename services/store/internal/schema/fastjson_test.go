@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/glusterd-ng/glusterd-ng/proto/gluster/common/v1"
@@ -20,9 +21,19 @@ import (
 )
 
 // bodies are an empty message of every resource body type.
-func bodies() []proto.Message {
-	return []proto.Message{&commonv1.Cluster{}, &commonv1.Peer{}, &commonv1.Volume{},
-		&commonv1.Transaction{}, &commonv1.RuntimeEntry{}, &commonv1.Lock{}}
+func bodies(t *testing.T) []proto.Message {
+	var out []proto.Message
+	for _, md := range bodyTypes() {
+		mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, mt.New().Interface())
+	}
+	if len(out) < 6 {
+		t.Fatalf("%d resource body types, want at least the 6 kinds", len(out))
+	}
+	return out
 }
 
 // randomText mixes ASCII, characters JSON must escape and multi-byte runes.
@@ -101,7 +112,7 @@ func document(t *testing.T, b []byte) any {
 }
 
 func TestEveryResourceBodyHasAPlan(t *testing.T) {
-	for _, m := range bodies() {
+	for _, m := range bodies(t) {
 		if _, ok := plans[m.ProtoReflect().Descriptor().FullName()]; !ok {
 			t.Errorf("%s has no plan: it would be encoded by protojson", m.ProtoReflect().Descriptor().FullName())
 		}
@@ -112,7 +123,7 @@ func TestEveryResourceBodyHasAPlan(t *testing.T) {
 // protojson writes, and protojson reads it back as the same message.
 func TestFastEncodeWritesWhatProtojsonWrites(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, empty := range bodies() {
+	for _, empty := range bodies(t) {
 		for i := range 2000 {
 			m := empty.ProtoReflect().New()
 			randomFill.Fill(r, m, 4)
